@@ -1,0 +1,37 @@
+// Pinned defaults. A stack overrides any of them with `pulumi config set`, e.g. to
+// install from a private chart mirror; nothing here floats.
+
+export interface ChartSource {
+    /** Helm repository URL (https:// or http://) or OCI registry path (oci://). */
+    repository: string;
+    /** Exact chart version. */
+    version: string;
+}
+
+export const chartDefaults = {
+    fluxOperator: {
+        repository: "oci://ghcr.io/controlplaneio-fluxcd/charts",
+        version: "0.59.0",
+    },
+    kyverno: {
+        repository: "https://kyverno.github.io/kyverno",
+        version: "3.9.1",
+    },
+    certManager: {
+        repository: "https://charts.jetstack.io",
+        version: "v1.21.2",
+    },
+} satisfies Record<string, ChartSource>;
+
+/** The Flux distribution the FluxInstance installs. */
+export const fluxVersionDefault = "2.9.5";
+
+export const repositoryDefault = "fleet-infra";
+export const branchDefault = "main";
+
+/** Per-environment defaults: one Kyverno admission replica in staging, HA in production. */
+export const environmentDefaults: Record<string, { kyvernoReplicas: number }> = {
+    staging: { kyvernoReplicas: 1 },
+    production: { kyvernoReplicas: 3 },
+};
+export const kyvernoReplicasFallback = 1;

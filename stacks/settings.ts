@@ -1,0 +1,220 @@
+// Typed, validated stack settings. loadSettings() reads every key once, collects
+// every problem, and throws one SettingsError naming each key and the command that
+// fixes it, before the program registers any resource.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    branchDefault,
+    chartDefaults,
+    ChartSource,
+    environmentDefaults,
+    fluxVersionDefault,
+    kyvernoReplicasFallback,
+    repositoryDefault,
+} from "./defaults";
+
+export type GitProvider = "github" | "ssh";
+
+export interface GitHubSettings {
+    provider: "github";
+    owner: string;
+    repository: string;
+    branch: string;
+    private: boolean;
+    /** Secret: the token that creates the repository, registers deploy keys and pushes. */
+    token: pulumi.Output<string>;
+}
+
+export interface SshGitSettings {
+    provider: "ssh";
+    /** ssh://user@host[:port]/path: the URL Flux clones and the program pushes to. */
+    url: string;
+    /** known_hosts lines of the Git server, given to Flux and to the pushing git. */
+    knownHosts: string;
+    /** Secret: an OpenSSH private key allowed to push. */
+    writeKey: pulumi.Output<string>;
+    branch: string;
+}
+
+export type GitSettings = GitHubSettings | SshGitSettings;
+
+export interface Settings {
+    /** The environment: names `clusters/<env>` and `apps/<env>`. */
+    environment: string;
+    git: GitSettings;
+    /** Delete the shared fleet repository when this stack is destroyed (GitHub only). */
+    deleteRepositoryOnDestroy: boolean;
+    kubeconfig?: string;
+    kubeContext?: string;
+    charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
+    fluxVersion: string;
+    kyvernoReplicas: number;
+    /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
+    fleetDir: string;
+}
+
+export class SettingsError extends pulumi.RunError {
+    constructor(readonly problems: string[]) {
+        super(
+            `The stack's settings have ${problems.length} problem(s); nothing was created:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
+        this.name = "SettingsError";
+    }
+}
+
+export const projectNamespace = "gitops-kyverno";
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const githubOwner = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
+const repoName = /^[A-Za-z0-9._-]{1,100}$/;
+const semver = /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
+const chartRepo = /^(https?|oci):\/\/[^\s]+$/;
+const sshUrl = /^ssh:\/\/[^@\s/]+@[^\s/:]+(?::\d{1,5})?\/[^\s]+$/;
+
+/** Reads raw config values; a seam so the rules can be tested without a stack. */
+export interface ConfigSource {
+    get(key: string): string | undefined;
+    isSecret(key: string): boolean;
+    env(name: string): string | undefined;
+}
+
+export function pulumiConfigSource(): ConfigSource {
+    // isConfigSecret is exported at runtime though not typed; it is how Config warns
+    // about secrets read as plaintext.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return {
+        get: (key) => {
+            const full = key.includes(":") ? key : `${projectNamespace}:${key}`;
+            const value = pulumi.runtime.getConfig(full);
+            return value === undefined || value === "" ? undefined : value;
+        },
+        isSecret: (key) => runtime.isConfigSecret?.(key.includes(":") ? key : `${projectNamespace}:${key}`) ?? false,
+        env: (name) => process.env[name] || undefined,
+    };
+}
+
+/** Reads and checks every setting of the stack `stack`; throws SettingsError listing every problem. */
+export function loadSettings(stack: string, source: ConfigSource = pulumiConfigSource(), fleetDir = defaultFleetDir()): Settings {
+    const problems: string[] = [];
+    const fix = (key: string, example: string, secret = false) =>
+        `pulumi config set ${key} ${example}${secret ? " --secret" : ""} --stack ${stack}`;
+    const problem = (key: string, what: string, example: string, secret = false) =>
+        problems.push(`${key.includes(":") ? key : `${projectNamespace}:${key}`} ${what}. Fix: ${fix(key, example, secret)}`);
+
+    const str = (key: string, fallback?: string) => source.get(key) ?? fallback;
+    const bool = (key: string, fallback: boolean): boolean => {
+        const raw = source.get(key);
+        if (raw === undefined) return fallback;
+        if (raw === "true" || raw === "false") return raw === "true";
+        problem(key, `must be true or false, not "${raw}"`, String(fallback));
+        return fallback;
+    };
+
+    const environment = str("environment", stack)!;
+    if (!dnsLabel.test(environment)) {
+        problem("environment", `"${environment}" is not a valid environment name (lower-case letters, digits and '-')`, "staging");
+    } else if (!fs.existsSync(path.join(fleetDir, "apps", environment, "kustomization.yaml"))) {
+        problems.push(
+            `${projectNamespace}:environment "${environment}" has no overlay: create ${path.join("fleet", "apps", environment, "kustomization.yaml")} ` +
+                `(copy apps/staging), or pick an existing one with: ${fix("environment", "staging")}`,
+        );
+    }
+
+    const branch = str("branch", branchDefault)!;
+    if (!/^(?!\/|.*(?:\.\.|\/\/|@\{|\\|\.lock$|\/$))[A-Za-z0-9._/-]+$/.test(branch)) {
+        problem("branch", `"${branch}" is not a valid Git branch name`, branchDefault);
+    }
+
+    const providerRaw = str("gitProvider", "github")!;
+    let git: GitSettings | undefined;
+    if (providerRaw === "github") {
+        const owner = str("githubOwner");
+        if (owner === undefined) problem("githubOwner", "is missing: the GitHub user or organization that owns the fleet repository", "<github-user-or-org>");
+        else if (!githubOwner.test(owner)) problem("githubOwner", `"${owner}" is not a valid GitHub user or organization name`, "<github-user-or-org>");
+        const repository = str("repository", repositoryDefault)!;
+        if (!repoName.test(repository)) problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
+        const tokenFromConfig = source.get("github:token");
+        if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
+            problem("github:token", "is stored in plaintext in the stack's config file", "<token>", true);
+        }
+        const token = tokenFromConfig ?? source.env("GITHUB_TOKEN");
+        if (token === undefined) {
+            problems.push(
+                `no GitHub token: export GITHUB_TOKEN=<token>, or ${fix("github:token", "<token>", true)} ` +
+                    "(it needs the repo scope, or Administration and Contents write on the repository)",
+            );
+        }
+        git = {
+            provider: "github",
+            owner: owner ?? "",
+            repository,
+            branch,
+            private: bool("repositoryPrivate", true),
+            token: pulumi.secret(token ?? ""),
+        };
+    } else if (providerRaw === "ssh") {
+        const url = str("gitUrl");
+        if (url === undefined) problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", "ssh://git@git.example.com/fleet-infra.git");
+        else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, "ssh://git@git.example.com/fleet-infra.git");
+        const knownHosts = str("gitKnownHosts");
+        if (knownHosts === undefined) problem("gitKnownHosts", "is missing: the Git server's host key as known_hosts lines (ssh-keyscan prints them)", '"$(ssh-keyscan git.example.com)"');
+        const writeKey = str("gitWriteKey");
+        if (writeKey === undefined) {
+            problem("gitWriteKey", "is missing: an OpenSSH private key allowed to push to the fleet repository", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
+        } else {
+            if (!source.isSecret("gitWriteKey")) problem("gitWriteKey", "is stored in plaintext in the stack's config file", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
+            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey)) problem("gitWriteKey", "is not an OpenSSH or PEM private key", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
+        }
+        git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", writeKey: pulumi.secret(writeKey ?? ""), branch };
+    } else {
+        problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
+    }
+
+    const kubeconfig = str("kubeconfig");
+    if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
+        problem("kubeconfig", `points at ${kubeconfig}, which does not exist`, "~/.kube/config");
+    }
+
+    const chart = (key: "fluxOperator" | "kyverno" | "certManager"): ChartSource => {
+        const repository = str(`${key}ChartRepo`, chartDefaults[key].repository)!;
+        const version = str(`${key}ChartVersion`, chartDefaults[key].version)!;
+        if (!chartRepo.test(repository)) problem(`${key}ChartRepo`, `"${repository}" is not an https://, http:// or oci:// chart repository URL`, chartDefaults[key].repository);
+        if (!semver.test(version)) problem(`${key}ChartVersion`, `"${version}" is not an exact chart version`, chartDefaults[key].version);
+        return { repository, version };
+    };
+    const charts = { fluxOperator: chart("fluxOperator"), kyverno: chart("kyverno"), certManager: chart("certManager") };
+
+    const fluxVersion = str("fluxVersion", fluxVersionDefault)!;
+    if (!semver.test(fluxVersion)) problem("fluxVersion", `"${fluxVersion}" is not an exact Flux version`, fluxVersionDefault);
+
+    const replicasDefault = environmentDefaults[environment]?.kyvernoReplicas ?? kyvernoReplicasFallback;
+    const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
+    const kyvernoReplicas = Number(replicasRaw);
+    if (!/^\d+$/.test(replicasRaw) || kyvernoReplicas < 1 || kyvernoReplicas > 15) {
+        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (3 or more for HA)`, String(replicasDefault));
+    }
+
+    const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
+    if (deleteRepositoryOnDestroy && git?.provider === "ssh") {
+        problem("deleteRepositoryOnDestroy", "only applies to GitHub; the program never deletes a repository on your own Git server", "false");
+    }
+
+    if (problems.length > 0 || git === undefined) throw new SettingsError(problems);
+    return {
+        environment,
+        git,
+        deleteRepositoryOnDestroy,
+        kubeconfig,
+        kubeContext: str("kubeContext"),
+        charts,
+        fluxVersion,
+        kyvernoReplicas,
+        fleetDir,
+    };
+}
+
+export function defaultFleetDir(): string {
+    return path.resolve(__dirname, "..", "fleet");
+}
