@@ -1,0 +1,31 @@
+// cert-manager, with its CRDs, through Pulumi's cert-manager component.
+import * as certmanager from "@pulumi/kubernetes-cert-manager";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ChartSource } from "../stacks/defaults";
+import { helmChart } from "./helm-source";
+import { sreTenantLabel } from "./kyverno";
+
+export interface CertManagerArgs {
+    chart: ChartSource;
+}
+
+export class CertManager extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly manager: certmanager.CertManager;
+
+    constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("gitops-kyverno:tls:CertManager", name, {}, opts);
+        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "cert-manager", labels: sreTenantLabel } }, { parent: this });
+        this.manager = new certmanager.CertManager(
+            name,
+            {
+                installCRDs: true,
+                helmOptions: { name: "cert-manager", namespace: ns.metadata.name, ...helmChart("cert-manager", args.chart) },
+            },
+            { parent: this },
+        );
+        this.namespace = ns.metadata.name;
+        this.registerOutputs({ namespace: this.namespace });
+    }
+}

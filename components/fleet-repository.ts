@@ -1,0 +1,72 @@
+// FleetRepository: the one Git repository every environment shares. On GitHub it
+// is created by whichever environment runs first and adopted by the others; on
+// any other Git server it must already exist (as with `flux bootstrap git`).
+import * as pulumi from "@pulumi/pulumi";
+import { gitHubRepositoryProvider, GitHubRepositoryState } from "./github/repository-provider";
+import { githubKnownHosts } from "./known-hosts";
+import type { GitAuth } from "./fleet-sync/git-workspace";
+import type { GitSettings } from "../stacks/settings";
+
+export interface FleetRepositoryArgs {
+    git: GitSettings;
+    deleteOnDestroy: boolean;
+    /** GitHub's REST API; only tests point it elsewhere. */
+    githubApiUrl?: string;
+}
+
+class GitHubRepository extends pulumi.dynamic.Resource {
+    declare readonly htmlUrl: pulumi.Output<string>;
+    declare readonly cloneUrl: pulumi.Output<string>;
+    declare readonly name: pulumi.Output<string>;
+    constructor(name: string, props: { [K in keyof GitHubRepositoryState]?: pulumi.Input<GitHubRepositoryState[K]> }, opts?: pulumi.CustomResourceOptions) {
+        super(gitHubRepositoryProvider, name, { htmlUrl: undefined, sshUrl: undefined, cloneUrl: undefined, defaultBranch: undefined, created: undefined, ...props }, opts, "gitops-kyverno", "GitHubRepository");
+    }
+}
+
+export class FleetRepository extends pulumi.ComponentResource {
+    /** The URL Flux clones over SSH with its deploy key. */
+    readonly fluxUrl: pulumi.Output<string>;
+    /** The URL the program pushes to. */
+    readonly pushUrl: pulumi.Output<string>;
+    /** A URL for people: the repository's page on GitHub, or its SSH URL elsewhere. */
+    readonly webUrl: pulumi.Output<string>;
+    /** Secret: the credentials the program pushes with. */
+    readonly pushAuth: pulumi.Output<GitAuth>;
+    /** known_hosts lines of the Git server. */
+    readonly knownHosts: string;
+    /** The GitHub repository's name, known once it exists (GitHub only). */
+    readonly githubName?: pulumi.Output<string>;
+
+    constructor(name: string, args: FleetRepositoryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("gitops-kyverno:fleet:FleetRepository", name, {}, opts);
+        const git = args.git;
+        if (git.provider === "github") {
+            const repo = new GitHubRepository(
+                name,
+                {
+                    owner: git.owner,
+                    name: git.repository,
+                    private: git.private,
+                    description: "Fleet repository reconciled by Flux; managed by the gitops-kyverno Pulumi program.",
+                    deleteOnDestroy: args.deleteOnDestroy,
+                    token: git.token,
+                    apiUrl: args.githubApiUrl ?? "https://api.github.com",
+                },
+                { parent: this, additionalSecretOutputs: ["token"] },
+            );
+            this.githubName = repo.name;
+            this.fluxUrl = pulumi.interpolate`ssh://git@github.com/${git.owner}/${repo.name}.git`;
+            this.pushUrl = repo.cloneUrl;
+            this.webUrl = repo.htmlUrl;
+            this.knownHosts = githubKnownHosts;
+            this.pushAuth = pulumi.secret(git.token.apply((token): GitAuth => ({ kind: "token", token })));
+        } else {
+            this.fluxUrl = pulumi.output(git.url);
+            this.pushUrl = pulumi.output(git.url);
+            this.webUrl = pulumi.output(git.url);
+            this.knownHosts = git.knownHosts;
+            this.pushAuth = pulumi.secret(git.writeKey.apply((privateKey): GitAuth => ({ kind: "ssh", privateKey, knownHosts: git.knownHosts })));
+        }
+        this.registerOutputs({ fluxUrl: this.fluxUrl, pushUrl: this.pushUrl, webUrl: this.webUrl });
+    }
+}

@@ -1,0 +1,171 @@
+// Git plumbing for the fleet-sync dynamic provider: a throw-away clone of one
+// branch, authenticated by an SSH key or a token, that applies a set of file
+// writes and removals as ONE commit and pushes it, retrying when another
+// environment pushed first. Runs inside Pulumi's dynamic provider process, so
+// everything here is plain Node with no Pulumi imports.
+import * as childProcess from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export type GitAuth =
+    | { kind: "ssh"; privateKey: string; knownHosts: string }
+    | { kind: "token"; token: string };
+
+export interface GitTarget {
+    url: string;
+    branch: string;
+    auth: GitAuth;
+}
+
+export interface CommitPlan {
+    /** Files to write, by repository path. */
+    write: Record<string, string>;
+    /** Repository paths to remove if present. */
+    remove: string[];
+    message: string;
+    author: { name: string; email: string };
+}
+
+/** Thrown for failures a retry cannot fix; its message never contains a credential. */
+export class GitError extends Error {}
+
+const maxPushAttempts = 6;
+
+/** Applies plan on top of the branch head and pushes; returns the resulting head commit ("" for an empty new branch). */
+export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promise<string> {
+    return withWorkspace(target, async (git) => {
+        for (let attempt = 1; ; attempt++) {
+            const exists = await checkoutBranch(git, target.branch);
+            for (const [rel, content] of Object.entries(plan.write)) {
+                const file = path.join(git.dir, rel);
+                fs.mkdirSync(path.dirname(file), { recursive: true });
+                fs.writeFileSync(file, content);
+            }
+            for (const rel of plan.remove) fs.rmSync(path.join(git.dir, rel), { force: true });
+            await git.run(["add", "--all"]);
+            if ((await git.run(["status", "--porcelain"])).trim() === "") {
+                return exists ? (await git.run(["rev-parse", "HEAD"])).trim() : "";
+            }
+            await git.run(
+                ["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", plan.message],
+            );
+            try {
+                await git.run(["push", "--quiet", "--porcelain", "origin", `HEAD:refs/heads/${target.branch}`]);
+                return (await git.run(["rev-parse", "HEAD"])).trim();
+            } catch (err) {
+                // Another environment pushed first: start again from the new head.
+                if (!isRejectedPush(err) || attempt >= maxPushAttempts) throw err;
+                await sleep(200 * attempt + Math.floor(Math.random() * 300));
+            }
+        }
+    });
+}
+
+/** Reads the given paths at the branch head; absent paths are omitted. Returns the head commit too. */
+export async function readFiles(target: GitTarget, paths: string[]): Promise<{ commit: string; files: Record<string, string> }> {
+    return withWorkspace(target, async (git) => {
+        const exists = await checkoutBranch(git, target.branch);
+        const files: Record<string, string> = {};
+        if (!exists) return { commit: "", files };
+        for (const rel of paths) {
+            const file = path.join(git.dir, rel);
+            if (fs.existsSync(file)) files[rel] = fs.readFileSync(file, "utf8");
+        }
+        return { commit: (await git.run(["rev-parse", "HEAD"])).trim(), files };
+    });
+}
+
+interface Git {
+    dir: string;
+    run(args: string[]): Promise<string>;
+}
+
+/** Fetches the branch head and checks it out; on a repository or branch with no commit, starts an orphan branch. */
+async function checkoutBranch(git: Git, branch: string): Promise<boolean> {
+    const heads = await git.run(["ls-remote", "--heads", "origin", `refs/heads/${branch}`]);
+    if (heads.trim() === "") {
+        await git.run(["checkout", "--quiet", "--orphan", branch]);
+        await git.run(["rm", "-r", "--quiet", "--cached", "--ignore-unmatch", "."]);
+        return false;
+    }
+    await git.run(["fetch", "--quiet", "--depth=1", "origin", `refs/heads/${branch}`]);
+    await git.run(["checkout", "--quiet", "--force", "-B", branch, "FETCH_HEAD"]);
+    await git.run(["clean", "-fdq"]);
+    return true;
+}
+
+async function withWorkspace<T>(target: GitTarget, body: (git: Git) => Promise<T>): Promise<T> {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-sync-"));
+    try {
+        const dir = path.join(root, "work");
+        const env = gitEnv(root, target.auth);
+        const secrets = target.auth.kind === "ssh" ? [target.auth.privateKey] : [target.auth.token];
+        const git: Git = { dir, run: (args) => runGit(args, dir, env, secrets) };
+        fs.mkdirSync(dir);
+        await git.run(["init", "--quiet"]);
+        await git.run(["remote", "add", "origin", target.url]);
+        return await body(git);
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+}
+
+function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
+    // Ignore the user's and the system's git config: hooks, signing and credential
+    // helpers there must not change what is pushed or prompt for anything.
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        GIT_CONFIG_NOSYSTEM: "1",
+        GIT_CONFIG_GLOBAL: path.join(root, "gitconfig"),
+        GIT_TERMINAL_PROMPT: "0",
+        GIT_ASKPASS: "true",
+    };
+    fs.writeFileSync(env.GIT_CONFIG_GLOBAL!, "[init]\n\tdefaultBranch = main\n");
+    if (auth.kind === "ssh") {
+        const key = path.join(root, "id");
+        const knownHosts = path.join(root, "known_hosts");
+        fs.writeFileSync(key, auth.privateKey.endsWith("\n") ? auth.privateKey : `${auth.privateKey}\n`, { mode: 0o600 });
+        fs.writeFileSync(knownHosts, auth.knownHosts.endsWith("\n") ? auth.knownHosts : `${auth.knownHosts}\n`);
+        env.GIT_SSH_COMMAND = [
+            "ssh", "-F", "/dev/null", "-i", shellQuote(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", `UserKnownHostsFile=${shellQuote(knownHosts)}`, "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=20",
+        ].join(" ");
+    } else {
+        // The token travels as an HTTP header set through the environment, so it is in
+        // no URL, no argument list and no error message.
+        const basic = Buffer.from(`x-access-token:${auth.token}`).toString("base64");
+        env.GIT_CONFIG_COUNT = "1";
+        env.GIT_CONFIG_KEY_0 = "http.extraHeader";
+        env.GIT_CONFIG_VALUE_0 = `Authorization: Basic ${basic}`;
+    }
+    return env;
+}
+
+function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: string[]): Promise<string> {
+    return new Promise((resolve, reject) => {
+        childProcess.execFile("git", args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
+            if (!err) return resolve(stdout);
+            const said = redact(`${stderr}${stdout}`.trim(), secrets);
+            reject(new GitError(`git ${args.filter((a) => !a.startsWith("user.")).slice(0, 3).join(" ")} failed: ${said || err.message}`));
+        });
+    });
+}
+
+function isRejectedPush(err: unknown): boolean {
+    return err instanceof GitError && /\[rejected\]|non-fast-forward|fetch first|stale info|failed to update ref|cannot lock ref/.test(err.message);
+}
+
+function redact(text: string, secrets: string[]): string {
+    let out = text;
+    for (const s of secrets) if (s) out = out.split(s).join("[secret]");
+    return out;
+}
+
+function shellQuote(s: string): string {
+    return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,89 @@
+// GitOpsEnvironment: one environment from nothing to a cluster that Flux keeps in
+// sync with the fleet repository while Kyverno mutates what it admits.
+//
+// Order: repository -> deploy key -> the tree commit; Kyverno and cert-manager;
+// and the FluxInstance only after the key is registered, the tree is committed and
+// Kyverno is admitting, so the policies exist before the apps they mutate.
+// Destroy runs the same graph backwards: Flux's sync goes first, while its
+// operator and Kyverno still run.
+import * as github from "@pulumi/github";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Settings } from "../stacks/settings";
+import { CertManager } from "./cert-manager";
+import { DeployKey } from "./deploy-key";
+import { Flux } from "./flux";
+import { FleetRepository } from "./fleet-repository";
+import { FleetSync } from "./fleet-sync";
+import { renderFleetTree } from "./fleet-tree";
+import { Kyverno } from "./kyverno";
+
+export interface GitOpsEnvironmentArgs {
+    settings: Settings;
+}
+
+export class GitOpsEnvironment extends pulumi.ComponentResource {
+    readonly repository: FleetRepository;
+    readonly deployKey: DeployKey;
+    readonly fleet: FleetSync;
+    readonly kyverno: Kyverno;
+    readonly certManager: CertManager;
+    readonly flux: Flux;
+
+    constructor(name: string, args: GitOpsEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("gitops-kyverno:index:GitOpsEnvironment", name, {}, opts);
+        const s = args.settings;
+        const env = s.environment;
+
+        const kubernetes = new k8s.Provider(
+            `${name}-kubernetes`,
+            { kubeconfig: s.kubeconfig, context: s.kubeContext },
+            { parent: this },
+        );
+
+        this.repository = new FleetRepository("fleet", { git: s.git, deleteOnDestroy: s.deleteRepositoryOnDestroy }, { parent: this });
+
+        let githubKey: { repository: pulumi.Input<string>; provider: github.Provider } | undefined;
+        if (s.git.provider === "github") {
+            const provider = new github.Provider(`${name}-github`, { owner: s.git.owner, token: s.git.token }, { parent: this });
+            githubKey = { repository: this.repository.githubName!, provider };
+        }
+        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github: githubKey }, { parent: this });
+
+        this.fleet = new FleetSync(
+            `fleet-${env}`,
+            {
+                environment: env,
+                pushUrl: this.repository.pushUrl,
+                branch: s.git.branch,
+                auth: this.repository.pushAuth,
+                files: renderFleetTree(s.fleetDir, env),
+            },
+            { parent: this, dependsOn: [this.repository] },
+        );
+
+        this.kyverno = new Kyverno("kyverno", { chart: s.charts.kyverno, replicas: s.kyvernoReplicas }, { parent: this, provider: kubernetes });
+        this.certManager = new CertManager("cert-manager", { chart: s.charts.certManager }, { parent: this, provider: kubernetes });
+
+        this.flux = new Flux(
+            "flux",
+            {
+                environment: env,
+                chart: s.charts.fluxOperator,
+                version: s.fluxVersion,
+                url: this.repository.fluxUrl,
+                branch: s.git.branch,
+                deployKey: this.deployKey,
+                knownHosts: this.repository.knownHosts,
+                syncAfter: [this.deployKey, this.fleet, this.kyverno],
+            },
+            { parent: this, provider: kubernetes },
+        );
+
+        this.registerOutputs({
+            repositoryUrl: this.repository.webUrl,
+            fleetCommit: this.fleet.commit,
+            deployKeyFingerprint: this.deployKey.fingerprint,
+        });
+    }
+}

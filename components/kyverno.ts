@@ -1,0 +1,47 @@
+// Kyverno: the admission controller whose mutating policies (committed under
+// infrastructure/configs) rewrite the Deployments Flux applies.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ChartSource } from "../stacks/defaults";
+import { helmChart } from "./helm-source";
+
+export interface KyvernoArgs {
+    chart: ChartSource;
+    /** Admission controller replicas: 1 for a test cluster, 3 or more for HA. */
+    replicas: number;
+}
+
+export const sreTenantLabel = { "toolkit.fluxcd.io/tenant": "sre-team" };
+
+export class Kyverno extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    /** Ready once the Helm release's workloads are ready. */
+    readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("gitops-kyverno:policy:Kyverno", name, {}, opts);
+        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "kyverno", labels: sreTenantLabel } }, { parent: this });
+        const ha = args.replicas > 1;
+        this.release = new k8s.helm.v3.Release(
+            name,
+            {
+                name: "kyverno",
+                namespace: ns.metadata.name,
+                ...helmChart("kyverno", args.chart),
+                values: {
+                    admissionController: { replicas: args.replicas },
+                    // The other controllers only need two replicas for HA.
+                    backgroundController: { replicas: ha ? 2 : 1 },
+                    cleanupController: { replicas: ha ? 2 : 1 },
+                    reportsController: { replicas: ha ? 2 : 1 },
+                },
+                // Kyverno must be admitting before Flux applies what it mutates.
+                skipAwait: false,
+                timeout: 600,
+            },
+            { parent: this },
+        );
+        this.namespace = ns.metadata.name;
+        this.registerOutputs({ namespace: this.namespace, releaseStatus: this.release.status });
+    }
+}
