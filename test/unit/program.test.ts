@@ -1,0 +1,93 @@
+// The whole program under Pulumi's mocks, for both stacks.
+import * as assert from "assert";
+import { byType, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "./support/mocks";
+
+const release = "kubernetes:helm.sh/v3:Release";
+
+async function preview(stack: string, config = githubConfig()): Promise<{ registered: Registered[]; outputs: Record<string, unknown> }> {
+    const registered = installMocks(stack, config, ["github:token"]);
+    const outputs = await runProgram();
+    return { registered, outputs };
+}
+
+for (const stack of ["staging", "production"]) {
+    describe(`the ${stack} stack`, () => {
+        let registered: Registered[];
+        let outputs: Record<string, unknown>;
+        before(async () => ({ registered, outputs } = await preview(stack)));
+
+        it("installs Kyverno, cert-manager and the Flux Operator from pinned charts in their own namespaces", () => {
+            const charts = byType(registered, release).map((r) => `${r.inputs.chart}@${r.inputs.version} -> ${r.inputs.namespace}`);
+            assert.ok(charts.includes("kyverno@3.9.1 -> kyverno"), charts.join("; "));
+            assert.ok(charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"), charts.join("; "));
+            const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
+            assert.strictEqual(certManager.inputs.installCRDs, true);
+            assert.strictEqual(certManager.inputs.helmOptions.version, "v1.21.2");
+            assert.strictEqual(certManager.inputs.helmOptions.namespace, "cert-manager");
+        });
+
+        it("labels Kyverno's namespace as the SRE tenant and sizes its admission controller for the environment", () => {
+            const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "kyverno");
+            assert.deepStrictEqual(ns?.inputs.metadata.labels, { "toolkit.fluxcd.io/tenant": "sre-team" });
+            const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
+            assert.strictEqual(kyverno.inputs.values.admissionController.replicas, stack === "production" ? 3 : 1);
+        });
+
+        it("syncs clusters/<env> from the fleet repository over SSH with the deploy key secret", () => {
+            const instance = one(registered, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
+            assert.deepStrictEqual(instance.inputs.spec.sync, {
+                kind: "GitRepository",
+                url: "ssh://git@github.com/acme-platform/fleet-infra.git",
+                ref: "refs/heads/main",
+                path: `clusters/${stack}`,
+                pullSecret: "flux-system",
+            });
+            assert.strictEqual(instance.inputs.spec.distribution.version, "2.9.5");
+            const secret = one(registered, "kubernetes:core/v1:Secret");
+            assert.strictEqual(secret.inputs.metadata.name, "flux-system");
+            assert.strictEqual(secret.inputs.metadata.namespace, "flux-system");
+            assert.deepStrictEqual(Object.keys(secret.inputs.stringData).sort(), ["identity", "identity.pub", "known_hosts"]);
+            assert.match(secret.inputs.stringData.known_hosts, /^github\.com ssh-ed25519 /m);
+        });
+
+        it("registers a read-only ED25519 deploy key for this environment on the shared repository", () => {
+            const key = one(registered, "tls:index/privateKey:PrivateKey");
+            assert.strictEqual(key.inputs.algorithm, "ED25519");
+            const deployKey = one(registered, "github:index/repositoryDeployKey:RepositoryDeployKey");
+            assert.strictEqual(deployKey.inputs.readOnly, true);
+            assert.strictEqual(deployKey.inputs.repository, "fleet-infra");
+            assert.strictEqual(deployKey.inputs.title, `flux-${stack}`);
+        });
+
+        it("declares the shared repository private, kept on destroy unless opted in", () => {
+            const repo = one(registered, dynamicType("GitHubRepository"));
+            assert.strictEqual(repo.inputs.owner, "acme-platform");
+            assert.strictEqual(repo.inputs.name, "fleet-infra");
+            assert.strictEqual(repo.inputs.private, true);
+            assert.strictEqual(repo.inputs.deleteOnDestroy, false);
+        });
+
+        it("commits the shared tree and only this environment's own paths", () => {
+            const fleet = one(registered, dynamicType("FleetFiles"));
+            const other = stack === "staging" ? "production" : "staging";
+            const paths = Object.keys(fleet.inputs.files);
+            assert.ok(paths.includes(`clusters/${stack}/apps.yaml`) && paths.includes(`clusters/${stack}/infrastructure.yaml`), paths.join(", "));
+            assert.ok(paths.includes(`apps/${stack}/kustomization.yaml`));
+            assert.ok(paths.includes("apps/base/podinfo/deployment.yaml"));
+            assert.ok(paths.some((p) => p.startsWith("infrastructure/configs/policies/")));
+            assert.deepStrictEqual(paths.filter((p) => p.includes(other)), []);
+            assert.deepStrictEqual(fleet.inputs.ownedPrefixes, [`apps/${stack}/`, `clusters/${stack}/`]);
+            assert.strictEqual(fleet.inputs.branch, "main");
+            assert.strictEqual(fleet.inputs.url, "https://github.com/acme-platform/fleet-infra.git");
+        });
+
+        it("exports the repository URLs, fingerprint, commit and UI command", () => {
+            assert.strictEqual(outputs.environment, stack);
+            assert.strictEqual(outputs.repositoryUrl, "https://github.com/acme-platform/fleet-infra");
+            assert.strictEqual(outputs.repositoryCloneUrl, "ssh://git@github.com/acme-platform/fleet-infra.git");
+            assert.strictEqual(outputs.deployKeyFingerprint, "SHA256:mockfingerprint");
+            assert.strictEqual(outputs.fleetCommit, "0123456789abcdef0123456789abcdef01234567");
+            assert.strictEqual(outputs.fluxUiCommand, "kubectl -n flux-system port-forward svc/flux-operator 9080:9080");
+        });
+    });
+}
