@@ -2,6 +2,7 @@
 // every problem, and throws one SettingsError naming each key and the command that
 // fixes it, before the program registers any resource.
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -172,9 +173,10 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
     }
 
-    const kubeconfig = str("kubeconfig");
+    const kubeconfigRaw = str("kubeconfig");
+    const kubeconfig = kubeconfigRaw?.replace(/^~(?=$|\/)/, os.homedir());
     if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
-        problem("kubeconfig", `points at ${kubeconfig}, which does not exist`, "~/.kube/config");
+        problem("kubeconfig", `points at ${kubeconfigRaw}, which does not exist`, "~/.kube/config");
     }
 
     const chart = (key: "fluxOperator" | "kyverno" | "certManager"): ChartSource => {

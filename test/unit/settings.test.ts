@@ -1,0 +1,165 @@
+// Every way a stack's settings can be wrong stops the program with a message that
+// names the key and the command that fixes it.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigSource, loadSettings, SettingsError } from "../../stacks/settings";
+import { installMocks, Registered, runProgram } from "./support/mocks";
+
+function source(values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = {}): ConfigSource {
+    return {
+        get: (k) => values[k] || undefined,
+        isSecret: (k) => secrets.includes(k),
+        env: (n) => env[n],
+    };
+}
+
+const github = { githubOwner: "acme-platform" };
+const token = { GITHUB_TOKEN: "ghp_test_token" };
+const sshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
+const ssh = {
+    gitProvider: "ssh",
+    gitUrl: "ssh://git@127.0.0.1:2222/srv/git/fleet.git",
+    gitKnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAA",
+    gitWriteKey: sshKey,
+};
+
+function problems(stack: string, values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = token): string[] {
+    try {
+        loadSettings(stack, source(values, secrets, env));
+    } catch (err) {
+        assert.ok(err instanceof SettingsError, `expected a SettingsError, got ${err}`);
+        return err.problems;
+    }
+    return [];
+}
+
+function assertOneProblem(found: string[], key: string, fix: RegExp) {
+    assert.strictEqual(found.length, 1, `expected one problem, got:\n${found.join("\n")}`);
+    assert.ok(found[0].includes(key), `the message does not name ${key}: ${found[0]}`);
+    assert.match(found[0], fix);
+}
+
+describe("stack settings", () => {
+    it("accept a GitHub stack with only an owner and a token, filling pinned defaults", () => {
+        const s = loadSettings("staging", source(github, [], token));
+        assert.strictEqual(s.environment, "staging");
+        assert.strictEqual(s.git.provider, "github");
+        assert.strictEqual(s.git.branch, "main");
+        assert.strictEqual(s.kyvernoReplicas, 1);
+        assert.strictEqual(s.charts.kyverno.version, "3.9.1");
+        assert.strictEqual(s.deleteRepositoryOnDestroy, false);
+        assert.strictEqual(loadSettings("production", source(github, [], token)).kyvernoReplicas, 3);
+    });
+
+    it("reject a missing owner", () => {
+        assertOneProblem(problems("staging", {}), "gitops-kyverno:githubOwner", /pulumi config set githubOwner <github-user-or-org> --stack staging/);
+    });
+
+    it("reject an empty or malformed owner", () => {
+        assertOneProblem(problems("staging", { githubOwner: "-bad-" }), "githubOwner", /not a valid GitHub user/);
+    });
+
+    it("reject a missing token, naming both ways to give one", () => {
+        assertOneProblem(problems("staging", github, [], {}), "GITHUB_TOKEN", /pulumi config set github:token <token> --secret --stack staging/);
+    });
+
+    it("reject a token kept in plaintext config", () => {
+        assertOneProblem(problems("staging", { ...github, "github:token": "ghp_x" }), "github:token", /--secret/);
+    });
+
+    it("accept a token kept as a secret", () => {
+        assert.deepStrictEqual(problems("staging", { ...github, "github:token": "ghp_x" }, ["github:token"], {}), []);
+    });
+
+    it("reject an environment without an overlay", () => {
+        assertOneProblem(problems("qa", github), "environment", /create fleet\/apps\/qa\/kustomization\.yaml/);
+    });
+
+    it("reject an invalid environment name", () => {
+        assertOneProblem(problems("staging", { ...github, environment: "Staging_1" }), "environment", /not a valid environment name/);
+    });
+
+    it("reject an invalid repository name and branch", () => {
+        const found = problems("staging", { ...github, repository: "bad repo", branch: "feature..x" });
+        assert.strictEqual(found.length, 2, found.join("\n"));
+        assert.ok(found.some((p) => p.includes("gitops-kyverno:repository")));
+        assert.ok(found.some((p) => p.includes("gitops-kyverno:branch")));
+    });
+
+    it("reject an unknown Git provider", () => {
+        assertOneProblem(problems("staging", { gitProvider: "gitlab" }), "gitProvider", /not one of github, ssh/);
+    });
+
+    it("reject unpinned or malformed chart settings", () => {
+        const found = problems("staging", { ...github, kyvernoChartVersion: "3.x", fluxOperatorChartRepo: "ghcr.io/x", certManagerChartVersion: "latest" });
+        assert.strictEqual(found.length, 3, found.join("\n"));
+        assert.ok(found.some((p) => p.includes("kyvernoChartVersion") && p.includes("--stack staging")));
+        assert.ok(found.some((p) => p.includes("fluxOperatorChartRepo")));
+        assert.ok(found.some((p) => p.includes("certManagerChartVersion")));
+    });
+
+    it("reject a bad replica count and Flux version", () => {
+        const found = problems("staging", { ...github, kyvernoReplicas: "0", fluxVersion: "2.x" });
+        assert.strictEqual(found.length, 2, found.join("\n"));
+    });
+
+    it("reject a kubeconfig path that does not exist", () => {
+        assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /does not exist/);
+    });
+
+    it("expand ~ in the kubeconfig path", () => {
+        const dir = fs.mkdtempSync(path.join(os.homedir(), ".gk-test-"));
+        try {
+            fs.writeFileSync(path.join(dir, "config"), "");
+            const s = loadSettings("staging", source({ ...github, kubeconfig: `~/${path.basename(dir)}/config` }, [], token));
+            assert.strictEqual(s.kubeconfig, path.join(dir, "config"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("accept an SSH Git server with URL, host key and a secret write key", () => {
+        const s = loadSettings("staging", source(ssh, ["gitWriteKey"], {}));
+        assert.strictEqual(s.git.provider, "ssh");
+    });
+
+    it("reject an SSH Git server's missing settings, one message each", () => {
+        const found = problems("staging", { gitProvider: "ssh" }, [], {});
+        assert.strictEqual(found.length, 3, found.join("\n"));
+        for (const key of ["gitUrl", "gitKnownHosts", "gitWriteKey"]) assert.ok(found.some((p) => p.includes(`gitops-kyverno:${key}`)), key);
+    });
+
+    it("reject a write key in plaintext, a non-key, and a non-ssh URL", () => {
+        const found = problems("staging", { ...ssh, gitUrl: "https://example.com/x.git", gitWriteKey: "hunter2" }, [], {});
+        assert.strictEqual(found.length, 3, found.join("\n"));
+        assert.ok(found.some((p) => p.includes("gitUrl")));
+        assert.ok(found.filter((p) => p.includes("gitWriteKey")).length === 2);
+        assert.ok(found.every((p) => !p.includes("hunter2")), "a message repeats the secret");
+    });
+
+    it("reject deleteRepositoryOnDestroy on an SSH server and non-boolean values", () => {
+        assertOneProblem(problems("staging", { ...ssh, deleteRepositoryOnDestroy: "true" }, ["gitWriteKey"], {}), "deleteRepositoryOnDestroy", /only applies to GitHub/);
+        assertOneProblem(problems("staging", { ...github, deleteRepositoryOnDestroy: "yes" }), "deleteRepositoryOnDestroy", /true or false/);
+    });
+});
+
+describe("the program with bad settings", () => {
+    it("registers no resource and fails with every problem", async () => {
+        const registered: Registered[] = installMocks("staging", { githubOwner: "", kyvernoReplicas: "many" });
+        const saved = process.env.GITHUB_TOKEN;
+        delete process.env.GITHUB_TOKEN;
+        try {
+            await assert.rejects(runProgram(), (err: Error) => {
+                assert.match(err.message, /githubOwner is missing/);
+                assert.match(err.message, /kyvernoReplicas/);
+                assert.match(err.message, /no GitHub token/);
+                return true;
+            });
+        } finally {
+            if (saved !== undefined) process.env.GITHUB_TOKEN = saved;
+        }
+        assert.deepStrictEqual(registered, []);
+    });
+});

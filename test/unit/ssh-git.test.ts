@@ -1,0 +1,56 @@
+// A stack that targets its own Git server over SSH instead of GitHub.
+import * as assert from "assert";
+import { byType, dynamicType, installMocks, one, Registered, runProgram } from "./support/mocks";
+
+const writeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nwrite-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+const config = {
+    gitProvider: "ssh",
+    gitUrl: "ssh://git@127.0.0.1:2222/srv/git/fleet.git",
+    gitKnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+    gitWriteKey: writeKey,
+    branch: "fleet",
+    kyvernoChartRepo: "http://127.0.0.1:8879",
+    fluxOperatorChartRepo: "http://127.0.0.1:8879",
+    certManagerChartRepo: "http://127.0.0.1:8879",
+};
+
+describe("a stack on an SSH Git server", () => {
+    let registered: Registered[];
+    let outputs: Record<string, unknown>;
+    before(async () => {
+        registered = installMocks("staging", config, ["gitWriteKey"]);
+        outputs = await runProgram();
+    });
+
+    it("registers nothing on GitHub", () => {
+        assert.deepStrictEqual(registered.filter((r) => r.type.startsWith("github:") || r.type === "pulumi:providers:github" || r.type === dynamicType("GitHubRepository")).map((r) => r.type), []);
+    });
+
+    it("points Flux at the server with its host key and the configured branch", () => {
+        const instance = one(registered, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
+        assert.strictEqual(instance.inputs.spec.sync.url, config.gitUrl);
+        assert.strictEqual(instance.inputs.spec.sync.ref, "refs/heads/fleet");
+        assert.strictEqual(one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts, config.gitKnownHosts);
+    });
+
+    it("pushes over SSH with the write key, as a secret", () => {
+        const files = one(registered, dynamicType("FleetFiles"));
+        assert.strictEqual(files.inputs.url, config.gitUrl);
+        assert.deepStrictEqual(files.inputs.auth, { kind: "ssh", privateKey: writeKey, knownHosts: config.gitKnownHosts });
+        assert.ok(files.secretPaths.includes("auth"));
+    });
+
+    it("installs every chart from the mirror's repository", () => {
+        for (const r of byType(registered, "kubernetes:helm.sh/v3:Release")) {
+            assert.deepStrictEqual(r.inputs.repositoryOpts, { repo: "http://127.0.0.1:8879" }, r.name);
+            assert.doesNotMatch(r.inputs.chart, /:\/\//);
+        }
+        const cm = one(registered, "kubernetes-cert-manager:index:CertManager");
+        assert.deepStrictEqual(cm.inputs.helmOptions.repositoryOpts, { repo: "http://127.0.0.1:8879" });
+    });
+
+    it("exports the deploy key's public half for the operator to register read-only", () => {
+        assert.match(String(outputs.deployKeyPublic), /^ssh-ed25519 /);
+        assert.strictEqual(outputs.repositoryCloneUrl, config.gitUrl);
+    });
+});
