@@ -41,13 +41,11 @@ async function api(state: GitHubRepositoryState, method: string, route: string, 
         body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
-    let json: any = undefined;
     try {
-        json = text ? JSON.parse(text) : undefined;
+        return { status: res.status, json: text ? JSON.parse(text) : undefined };
     } catch {
-        json = { message: text.slice(0, 200) };
+        return { status: res.status, json: { message: text.slice(0, 200) } };
     }
-    return { status: res.status, json };
 }
 
 function failure(what: string, res: { status: number; json: any }): Error {
