@@ -1,0 +1,65 @@
+// npm run bench: how long the real engine takes on this program, against the
+// engine's own floor. In one run it starts the e2e test's local world (Git
+// server over SSH, chart mirror, a local control plane), brings a stack up
+// (not timed), then times `pulumi preview` of the unchanged stack, a no-op
+// `pulumi up`, and `pulumi preview` of an empty program on the same backend.
+// BENCH_RUNS (default 3) repetitions each; the median is reported.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { E2eWorld } from "../test/e2e/fixture";
+import { repoRoot } from "../test/support/pulumi-cli";
+
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+
+async function time(world: E2eWorld, args: string[], cwd?: string): Promise<number[]> {
+    const seconds: number[] = [];
+    for (let i = 0; i < runs; i++) seconds.push((await world.pulumi.run(args, { cwd })).seconds);
+    return seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** A Pulumi program that registers nothing, beside the project copy. */
+function emptyProgram(world: E2eWorld): string {
+    const dir = path.join(world.pulumi.dir, "empty");
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
+    fs.writeFileSync(path.join(dir, "index.ts"), "export const empty = true;\n");
+    fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+    return dir;
+}
+
+async function main(): Promise<void> {
+    const world = new E2eWorld();
+    try {
+        await world.start();
+        await world.addEnvironment("staging");
+        console.log("bringing the staging stack up (not timed)...");
+        await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
+
+        const empty = emptyProgram(world);
+        await world.pulumi.run(["stack", "init", "empty", "--secrets-provider", "passphrase"], { cwd: empty });
+        await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "empty"], { cwd: empty });
+
+        const results: [string, number[]][] = [
+            ["preview, unchanged stack", await time(world, ["preview", "--stack", "staging"])],
+            ["up, no changes", await time(world, ["up", "--yes", "--skip-preview", "--stack", "staging"])],
+            ["preview, empty program (floor)", await time(world, ["preview", "--stack", "empty"], empty)],
+        ];
+        const floor = median(results[2][1]);
+        console.log(`\npulumi ${(await world.pulumi.run(["version"])).stdout.trim()}, median of ${runs} run(s) each:`);
+        for (const [what, xs] of results) {
+            const m = median(xs);
+            console.log(`  ${what.padEnd(32)} ${m.toFixed(2).padStart(7)} s  ${(m / floor).toFixed(2).padStart(5)}x floor   [${xs.map((x) => x.toFixed(2)).join(", ")}]`);
+        }
+    } finally {
+        await world.stop();
+    }
+}
+
+main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+});

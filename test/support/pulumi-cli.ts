@@ -1,0 +1,132 @@
+// Runs the real Pulumi CLI against a copy of this project, on Pulumi's local
+// file backend with a passphrase secrets provider: no Pulumi Cloud, no plugin
+// downloads (the plugins come from scripts/pulumi-plugins.sh).
+import { spawn } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+
+/** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
+const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"];
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
+
+export class PulumiCliError extends Error {
+    constructor(readonly args: string[], readonly result: RunResult) {
+        super(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+    }
+}
+
+/** The environment the engine runs in: local backend, passphrase, nothing downloaded. */
+export function pulumiEnv(backendDir: string, passphrase: string): NodeJS.ProcessEnv {
+    const bin = [path.join(repoRoot, ".tools", "bin"), path.join(repoRoot, "node_modules", ".bin")];
+    return {
+        ...process.env,
+        PATH: [...bin, process.env.PATH ?? ""].join(path.delimiter),
+        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_CONFIG_PASSPHRASE: passphrase,
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_SKIP_CONFIRMATIONS: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+        NO_COLOR: "1",
+        CI: process.env.CI ?? "true",
+    };
+}
+
+/** A project copy plus a backend folder, both in one temp dir. */
+export class PulumiWorkspace {
+    readonly dir: string;
+    readonly projectDir: string;
+    readonly backendDir: string;
+    readonly env: NodeJS.ProcessEnv;
+    /** Every command run, with its duration, for the test's log. */
+    readonly log: { args: string[]; seconds: number; code: number }[] = [];
+
+    constructor(opts: { source?: string; passphrase?: string; projectEntries?: string[] } = {}) {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-e2e-"));
+        this.projectDir = path.join(this.dir, "project");
+        this.backendDir = path.join(this.dir, "backend");
+        fs.mkdirSync(this.projectDir);
+        fs.mkdirSync(this.backendDir);
+        const source = opts.source ?? repoRoot;
+        for (const entry of opts.projectEntries ?? projectEntries) {
+            fs.cpSync(path.join(source, entry), path.join(this.projectDir, entry), { recursive: true });
+        }
+        fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(this.projectDir, "node_modules"));
+        this.env = pulumiEnv(this.backendDir, opts.passphrase ?? crypto.randomBytes(24).toString("base64"));
+    }
+
+    /** Runs `pulumi ARGS` in the project copy (or opts.cwd, on the same backend); throws PulumiCliError on a non-zero exit unless allowFailure. */
+    async run(args: string[], opts: { allowFailure?: boolean; stdin?: string; cwd?: string } = {}): Promise<RunResult> {
+        const full = [...args, "--non-interactive"];
+        const start = Date.now();
+        const result = await new Promise<RunResult>((resolve, reject) => {
+            const child = spawn("pulumi", full, { cwd: opts.cwd ?? this.projectDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+            child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - start) / 1000 }));
+            child.stdin.end(opts.stdin ?? "");
+        });
+        this.log.push({ args, seconds: result.seconds, code: result.code });
+        if (result.code !== 0 && !opts.allowFailure) throw new PulumiCliError(full, result);
+        return result;
+    }
+
+    /** Runs a command with --json and parses its output. */
+    async json<T>(args: string[], opts: { allowFailure?: boolean } = {}): Promise<{ result: RunResult; value: T }> {
+        const result = await this.run([...args, "--json"], opts);
+        return { result, value: JSON.parse(result.stdout) as T };
+    }
+
+    /** Creates (and selects) a stack with the passphrase secrets provider. */
+    async initStack(stack: string): Promise<void> {
+        await this.run(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    }
+
+    async setConfig(stack: string, values: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
+        for (const [key, value] of Object.entries(values)) await this.run(["config", "set", "--stack", stack, key, "--", value]);
+        // Secrets go through stdin so they never appear in a process list.
+        for (const [key, value] of Object.entries(secrets)) {
+            await this.run(["config", "set", "--stack", stack, "--secret", key], { stdin: value });
+        }
+    }
+
+    remove(): void {
+        if (!process.env.PULUMI_E2E_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** One step of `pulumi preview --json`. */
+export interface PreviewStep {
+    op: string;
+    urn: string;
+    diffReasons?: string[];
+    detailedDiff?: Record<string, { kind: string }>;
+    newState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown> };
+    oldState?: { type: string };
+}
+
+export interface PreviewJson {
+    steps: PreviewStep[];
+    changeSummary: Record<string, number>;
+    diagnostics?: { message: string; severity: string; urn?: string }[];
+}
+
+/** The resource type of a URN ("...::parent$type::name" -> "type"). */
+export function urnType(urn: string): string {
+    const parts = urn.split("::");
+    return parts[parts.length - 2].split("$").pop() ?? "";
+}
