@@ -1,0 +1,83 @@
+// npm run validate: proves the fleet tree with the tools that will run it.
+// For the static tree (fleet/) and the tree each stack commits:
+//   kustomize build of every kustomization, flux build of every clusters/<env>
+//   Kustomization, kyverno test of every policy, then strict server-side
+//   validation of every built object against a local kube-apiserver with
+//   Flux's and Kyverno's CRDs.
+// Usage: ts-node scripts/validate/main.ts [--fleet DIR] [--env NAME ...] [--tree DIR ...]
+//   --fleet DIR  the fleet folder to check and render stacks from (default fleet/)
+//   --env NAME   only these stacks (default: staging and production)
+//   --tree DIR   also check a tree as the fleet repo holds it (clusters/<env> included)
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startKubeCluster, KubeCluster } from "../../test/support/kube-cluster";
+import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";
+import { crdFiles } from "./crds";
+import { repoRoot } from "./exec";
+import { kyvernoTests } from "./policies";
+import { Report } from "./report";
+import { SchemaChecker } from "./schema";
+import { Tree, committedTree, renderStackTree } from "./trees";
+
+const STACKS = ["staging", "production"];
+
+function parseArgs(argv: string[]): { fleet: string; envs: string[]; trees: string[] } {
+    let fleet = path.join(repoRoot, "fleet");
+    const envs: string[] = [];
+    const trees: string[] = [];
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        if (a === "--fleet" && argv[i + 1]) fleet = path.resolve(argv[++i]);
+        else if (a === "--env" && argv[i + 1]) envs.push(argv[++i]);
+        else if (a === "--tree" && argv[i + 1]) trees.push(path.resolve(argv[++i]));
+        else throw new Error(`unknown argument ${a} (usage: validate [--fleet DIR] [--env NAME ...] [--tree DIR ...])`);
+    }
+    for (const dir of [fleet, ...trees]) if (!fs.existsSync(dir)) throw new Error(`no tree at ${dir}`);
+    return { fleet, envs: envs.length ? envs : STACKS, trees };
+}
+
+async function main(): Promise<number> {
+    const started = Date.now();
+    const { fleet, envs, trees: extraTrees } = parseArgs(process.argv.slice(2));
+    const report = new Report();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "validate-"));
+    // The API server starts in the background while the builds run.
+    const clusterP = startKubeCluster({ name: "validate" });
+    clusterP.catch(() => undefined);
+    let cluster: KubeCluster | undefined;
+    try {
+        const trees: Tree[] = [{ label: "static", root: fleet, envs: [] }];
+        for (const env of envs) trees.push(renderStackTree(fleet, env, path.join(work, env)));
+        trees.push(...extraTrees.map(committedTree));
+
+        const built: Built[] = [];
+        for (const tree of trees) {
+            try {
+                built.push(...kustomizeBuilds(tree, report), ...fluxBuilds(tree, report), ...clusterObjects(tree));
+                kyvernoTests(tree, report);
+            } catch (err) {
+                report.fail({ check: `read (${tree.label})`, file: tree.root, message: (err as Error).message });
+            }
+        }
+
+        cluster = await clusterP;
+        const schema = new SchemaChecker(cluster.kubeconfig);
+        schema.installCrds(crdFiles());
+        schema.check(built, report);
+    } finally {
+        await (cluster ?? (await clusterP.catch(() => undefined)))?.stop();
+        fs.rmSync(work, { recursive: true, force: true });
+    }
+    console.log(report.summary());
+    console.log(`validate took ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    return report.failures.length === 0 ? 0 : 1;
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+        console.error(`validate: error: ${(err as Error).message}`);
+        process.exit(2);
+    },
+);
