@@ -10,12 +10,13 @@ export interface Condition {
 
 export interface KubeObject {
   kind?: string;
-  metadata: { name: string; namespace?: string; generation?: number };
+  metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string> };
   spec?: Record<string, unknown>;
   status?: {
     conditions?: Condition[];
     observedGeneration?: number;
     lastAppliedRevision?: string;
+    lastHandledReconcileAt?: string;
     artifact?: { revision?: string };
     ready?: boolean;
   };

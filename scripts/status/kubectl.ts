@@ -13,7 +13,7 @@ export type GetResult =
   | { kind: "not-found" }
   | { kind: "error"; message: string };
 
-function kubectl(target: KubeTarget, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function kubectl(target: KubeTarget, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const flags: string[] = [];
   if (target.kubeconfig) flags.push(`--kubeconfig=${target.kubeconfig}`);
   if (target.context) flags.push(`--context=${target.context}`);
