@@ -1,0 +1,115 @@
+// npm run validate must fail, naming the culprit, when the fleet tree breaks
+// the way a pull request could break it. Each case copies fleet/ to a temp
+// dir, applies one break and runs scripts/validate.sh on the copy; a clean
+// copy must pass, so the failures are caused by the breaks.
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+const repoRoot = path.resolve(__dirname, "..", "..");
+
+interface Result {
+    code: number;
+    out: string;
+}
+
+function validate(args: string[]): Promise<Result> {
+    return new Promise((resolve, reject) => {
+        const p = spawn("bash", [path.join(repoRoot, "scripts", "validate.sh"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+        p.stderr.on("data", (d: Buffer) => (out += d.toString()));
+        p.on("error", reject);
+        p.on("close", (code) => resolve({ code: code ?? 1, out }));
+    });
+}
+
+/** A fresh copy of fleet/ with edit applied to the file at rel. */
+function brokenFleet(rel?: string, edit?: (text: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-break-"));
+    fs.cpSync(path.join(repoRoot, "fleet"), dir, { recursive: true });
+    if (rel && edit) {
+        const file = path.join(dir, rel);
+        const before = fs.readFileSync(file, "utf8");
+        const after = edit(before);
+        assert.notEqual(after, before, `the break did not change ${rel}`);
+        fs.writeFileSync(file, after);
+    }
+    return dir;
+}
+
+/** The FAIL lines validate printed: the closing summary names each failed check. */
+function failedChecks(out: string): string {
+    return out.split("failed checks:")[1] ?? "";
+}
+
+describe("npm run validate", function () {
+    // Each run starts a kube-apiserver and runs every tool over three trees.
+    this.timeout(10 * 60 * 1000);
+    const temps: string[] = [];
+    after(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    const tmp = (d: string): string => (temps.push(d), d);
+
+    it("passes on an unchanged copy of the fleet tree", async () => {
+        const r = await validate(["--fleet", tmp(brokenFleet())]);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /validate: \d+ passed, 0 failed/);
+    });
+
+    it("fails naming the Kustomization and the field when a clusters/<env> Kustomization has an unknown field", async () => {
+        // The committed tree of the staging stack, as the fleet repo holds it, with a typo in apps.yaml.
+        const tree = tmp(fs.mkdtempSync(path.join(os.tmpdir(), "fleet-tree-")));
+        const render = await new Promise<number>((resolve) => {
+            const p = spawn(path.join(repoRoot, "node_modules", ".bin", "ts-node"), [
+                "--transpile-only",
+                path.join(repoRoot, "scripts", "render-fleet.ts"),
+                "--env",
+                "staging",
+                "--out",
+                tree,
+            ]);
+            p.on("close", (c) => resolve(c ?? 1));
+        });
+        assert.equal(render, 0);
+        const apps = path.join(tree, "clusters", "staging", "apps.yaml");
+        fs.writeFileSync(apps, fs.readFileSync(apps, "utf8").replace("  prune: true", "  prune: true\n  prunne: true"));
+        const r = await validate(["--env", "staging", "--tree", tree]);
+        assert.equal(r.code, 1, r.out);
+        const failed = failedChecks(r.out);
+        assert.match(failed, /clusters\/staging\/apps\.yaml Kustomization flux-system\/apps/);
+        assert.match(r.out, /unknown field "spec\.prunne"|field not declared in schema/);
+    });
+
+    it("fails naming the overlay and the field when a kustomization.yaml has an unknown field", async () => {
+        // Flux's own build drops unknown kustomization.yaml fields silently; kustomize does not.
+        const overlay = "apps/production/kustomization.yaml";
+        const fleet = tmp(brokenFleet(overlay, (t) => t.replace("patches:", "patchez:")));
+        const r = await validate(["--env", "production", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), /kustomize build \(stack production\): apps\/production\/kustomization\.yaml/);
+        assert.match(r.out, /unknown field "patchez"/);
+    });
+
+    it("fails naming the policy's test when the securityContext policy no longer drops ALL capabilities", async () => {
+        const policy = "infrastructure/configs/policies/add-restricted-security-context/add-restricted-security-context.yaml";
+        const fleet = tmp(brokenFleet(policy, (t) => t.replace(/drop:\n(\s+)- ALL/, "drop:\n$1- NET_RAW")));
+        const r = await validate(["--env", "staging", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), /kyverno test \(static\): infrastructure\/configs\/policies\/add-restricted-security-context\/\.kyverno-test\/kyverno-test\.yaml/);
+        assert.match(failedChecks(r.out), /add-restricted-security-context\.yaml: ClusterPolicy add-restricted-security-context/);
+        assert.match(r.out, /add-container-security-context .*Fail/);
+    });
+
+    it("fails naming the overlay when it points at a missing file", async () => {
+        const overlay = "apps/staging/kustomization.yaml";
+        const fleet = tmp(brokenFleet(overlay, (t) => t.replace("resources:\n", "resources:\n  - podinfo-hpa.yaml\n")));
+        const r = await validate(["--env", "staging", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        const failed = failedChecks(r.out);
+        assert.match(failed, /kustomize build \(static\): apps\/staging\/kustomization\.yaml/);
+        assert.match(failed, /flux build \(stack staging\): clusters\/staging\/apps\.yaml Kustomization flux-system\/apps/);
+        assert.match(r.out, /podinfo-hpa\.yaml/);
+    });
+});
