@@ -2,10 +2,11 @@
 # Install the resource providers built by scripts/tools.sh into Pulumi's
 # plugin cache, under the versions the npm SDKs ask for, so the engine never
 # tries to download one. Idempotent: a plugin whose installed binary equals
-# the built one is left alone. Needs `pulumi` on PATH (.tools/bin).
+# the built one is left alone. Run after scripts/tools.sh (uses .tools/bin/pulumi).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/tools/lib.sh"
+export PATH="$root/.tools/bin:$PATH" PULUMI_SKIP_UPDATE_CHECK=true
 plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
 
 # name  sdk-version  tool (scripts/tools/<tool>.sh)

@@ -56,7 +56,7 @@ describe("the real Pulumi engine against local servers", function () {
             "kubernetes:fluxcd.controlplane.io/v1:FluxInstance",
             "kubernetes-cert-manager:index:CertManager",
             "tls:index/privateKey:PrivateKey",
-            "pulumi-nodejs:dynamic:Resource",
+            "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles",
         ]) {
             assert.ok(types.has(t), `preview lists no ${t} to create; it lists: ${[...types].join(", ")}`);
         }
@@ -128,7 +128,7 @@ describe("the real Pulumi engine against local servers", function () {
         fs.appendFileSync(path.join(fleetDir(), file), "# e2e: one changed file\n");
         const plan = await preview("staging");
         const changes = changingOps(plan);
-        assert.deepEqual(changes.map((s) => `${s.op} ${urnType(s.urn)}`), ["update pulumi-nodejs:dynamic:Resource"]);
+        assert.deepEqual(changes.map((s) => `${s.op} ${urnType(s.urn)}`), ["update pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles"]);
         const diff = await world.pulumi.run(["preview", "--diff", "--stack", "staging"]);
         const mentioned = Object.keys(renderFleetTree(fleetDir(), "staging")).filter((p) => diff.stdout.includes(p));
         assert.deepEqual(mentioned, [file], "preview --diff shows other files than the changed one");

@@ -68,7 +68,7 @@ export class PulumiWorkspace {
 
     /** Runs `pulumi ARGS` in the project copy (or opts.cwd, on the same backend); throws PulumiCliError on a non-zero exit unless allowFailure. */
     async run(args: string[], opts: { allowFailure?: boolean; stdin?: string; cwd?: string } = {}): Promise<RunResult> {
-        const full = [...args, "--non-interactive"];
+        const full = ["--non-interactive", ...args];
         const start = Date.now();
         const result = await new Promise<RunResult>((resolve, reject) => {
             const child = spawn("pulumi", full, { cwd: opts.cwd ?? this.projectDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
