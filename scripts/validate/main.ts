@@ -69,8 +69,8 @@ async function main(): Promise<number> {
         await (cluster ?? (await clusterP.catch(() => undefined)))?.stop();
         fs.rmSync(work, { recursive: true, force: true });
     }
-    console.log(report.summary());
     console.log(`validate took ${((Date.now() - started) / 1000).toFixed(1)}s`);
+    console.log(report.summary());
     return report.failures.length === 0 ? 0 : 1;
 }
 
