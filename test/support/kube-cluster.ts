@@ -55,6 +55,18 @@ process.on("exit", () => {
 });
 
 export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
+  // A port found free can be taken by another process before our daemon binds
+  // it (parallel test runs); such a start is retried on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
   const name = opts.name ?? "local";
   const timeoutMs = (opts.timeoutSeconds ?? 120) * 1000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kube-${name}-`));
