@@ -25,9 +25,9 @@ export function kyvernoTests(tree: Tree, report: Report): void {
         // kyverno test exits 0 when it finds no test at all; the summary line proves it ran ours.
         const summary = /Test Summary: (\d+) tests? passed and (\d+) tests? failed/.exec(out);
         if (r.code !== 0 || !summary || summary[2] !== "0" || summary[1] === "0") {
-            // The failing rows name policy, rule and resource; the CLI's own diff is one flag away.
+            // The failing rows name policy, rule and resource; the CLI shows each diff with one more flag.
             const rows = out.split("\n").filter((l) => /│\s*Fail\s*│/.test(l) || /^Error|Test Summary/.test(l));
-            const hint = `diff: .tools/bin/kyverno test ${dir} --detailed-results`;
+            const hint = `details: .tools/bin/kyverno test ${dir} --detailed-results`;
             report.fail({ check, file: testFile, object: `(${policiesIn(tree.root, dir)})`, message: [...(rows.length ? rows : [tail(out, 30)]), hint].join("\n") });
             continue;
         }
