@@ -28,7 +28,8 @@ describe("the real Pulumi engine against local servers", function () {
         (await world.pulumi.json<{ kind: string; result: string; resourceChanges?: Record<string, number> }[]>(["stack", "history", "--stack", stack])).value[0];
     /** The URNs and types in the stack's state, for comparing before and after. */
     const stateResources = async (stack: string) => {
-        const { value } = await world.pulumi.json<{ deployment: { resources?: { urn: string }[] } }>(["stack", "export", "--stack", stack]);
+        const exported = (await world.pulumi.run(["stack", "export", "--stack", stack])).stdout;
+        const value = JSON.parse(exported) as { deployment: { resources?: { urn: string }[] } };
         return (value.deployment.resources ?? []).map((r) => r.urn).sort();
     };
 
@@ -101,8 +102,8 @@ describe("the real Pulumi engine against local servers", function () {
 
         // The deploy key reads the repository over SSH once registered read-only, and cannot push.
         world.git.authorize(String(out.deployKeyPublic), "read");
-        const deployKey = world.git.newKey("unused");
-        fs.writeFileSync(deployKey.file, secret.identity, { mode: 0o600 });
+        const deployKey = world.git.importKey("flux-staging", secret.identity);
+        assert.equal(deployKey.publicKey, String(out.deployKeyPublic).trim(), "the secret's private half does not match deployKeyPublic");
         assert.match(world.git.gitAs(deployKey, ["ls-remote", world.repoUrl, "main"]), /refs\/heads\/main/);
         assert.throws(() => world.git.gitAs(deployKey, ["push", world.repoUrl, "main:refs/heads/x"]), /read-only/);
     });
@@ -130,8 +131,11 @@ describe("the real Pulumi engine against local servers", function () {
         const changes = changingOps(plan);
         assert.deepEqual(changes.map((s) => `${s.op} ${urnType(s.urn)}`), ["update pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles"]);
         const diff = await world.pulumi.run(["preview", "--diff", "--stack", "staging"]);
-        const mentioned = Object.keys(renderFleetTree(fleetDir(), "staging")).filter((p) => diff.stdout.includes(p));
-        assert.deepEqual(mentioned, [file], "preview --diff shows other files than the changed one");
+        if (process.env.E2E_DEBUG) fs.writeFileSync(path.join(process.env.E2E_DEBUG, "preview-diff.txt"), diff.stdout);
+        // The diff prints the whole `files` map; changed entries carry a ~, + or - marker.
+        const marked = diff.stdout.split("\n").filter((l) => /^\s*[~+-] /.test(l));
+        const mentioned = Object.keys(renderFleetTree(fleetDir(), "staging")).filter((p) => marked.some((l) => l.trim().slice(2).startsWith(`${p} `)));
+        assert.deepEqual(mentioned, [file], "preview --diff marks other files than the changed one as changing");
 
         const before = world.commitCount();
         await up("staging");
@@ -195,8 +199,7 @@ describe("the real Pulumi engine against local servers", function () {
         assert.ok(files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")));
         const prodSecret = KubeApi.decode(await production.kube.secret("flux-system", "flux-system"));
         assert.equal(prodSecret["identity.pub"]?.trim(), String(prodOut.deployKeyPublic).trim(), "production's deploy key changed");
-        const key = world.git.newKey("prod-check");
-        fs.writeFileSync(key.file, prodSecret.identity, { mode: 0o600 });
+        const key = world.git.importKey("flux-production", prodSecret.identity);
         assert.match(world.git.gitAs(key, ["ls-remote", world.repoUrl, "main"]), /refs\/heads\/main/);
     });
 

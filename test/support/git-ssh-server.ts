@@ -37,6 +37,8 @@ export interface GitSshServer {
     authorize(publicKey: string, access: "read" | "write"): void;
     /** Generates a key pair in the server's dir. */
     newKey(name: string): SshKeyPair;
+    /** Stores a private key made elsewhere (e.g. a deploy key read back from a cluster) for gitAs. */
+    importKey(name: string, privateKey: string): SshKeyPair;
     /** Runs git against a bare repository on the server's disk (no SSH). */
     gitIn(repoName: string, args: string[]): string;
     /** Runs git with a key over SSH, as a client would; returns stdout. */
@@ -107,6 +109,13 @@ export async function startGitSshServer(): Promise<GitSshServer> {
             const file = path.join(dir, `key-${++keys}-${name}`);
             execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file]);
             return { file, privateKey: fs.readFileSync(file, "utf8"), publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim() };
+        },
+        importKey(name, privateKey) {
+            const file = path.join(dir, `key-${++keys}-${name}`);
+            fs.writeFileSync(file, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
+            const publicKey = execFileSync("ssh-keygen", ["-y", "-f", file], { encoding: "utf8" }).trim();
+            fs.writeFileSync(`${file}.pub`, `${publicKey}\n`);
+            return { file, privateKey, publicKey };
         },
         gitIn(repoName, args) {
             return execFileSync("git", ["-C", path.join(dir, "repos", `${repoName}.git`), ...args], { encoding: "utf8" });
