@@ -12,6 +12,8 @@ export interface Built {
     /** The tree the objects were built from, to find the files that define them. */
     root: string;
     objects: KubeObject[];
+    /** Objects as Kyverno returned them: the schema step also holds them to PodSecurity "restricted". */
+    admitted?: boolean;
 }
 
 /** kustomize build of every kustomization folder; kustomize-controller allows loads outside the folder. */

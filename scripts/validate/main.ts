@@ -1,9 +1,10 @@
 // npm run validate: proves the fleet tree with the tools that will run it.
 // For the static tree (fleet/) and the tree each stack commits:
 //   kustomize build of every kustomization, flux build of every clusters/<env>
-//   Kustomization, kyverno test of every policy, then strict server-side
-//   validation of every built object against a local kube-apiserver with
-//   Flux's and Kyverno's CRDs.
+//   Kustomization, kyverno test of every policy, kyverno apply of the policies
+//   to each build, then strict server-side validation of every built object
+//   against a local kube-apiserver with Flux's and Kyverno's CRDs, the dev-team
+//   tenant's admitted workloads also against PodSecurity "restricted".
 // Usage: ts-node scripts/validate/main.ts [--fleet DIR] [--env NAME ...] [--tree DIR ...]
 //   --fleet DIR  the fleet folder to check and render stacks from (default fleet/)
 //   --env NAME   only these stacks (default: staging and production)
@@ -12,6 +13,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startKubeCluster, KubeCluster } from "../../test/support/kube-cluster";
+import { admit } from "./admission";
 import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";
 import { crdFiles } from "./crds";
 import { repoRoot } from "./exec";
@@ -54,8 +56,9 @@ async function main(): Promise<number> {
         const built: Built[] = [];
         for (const tree of trees) {
             try {
-                built.push(...kustomizeBuilds(tree, report), ...fluxBuilds(tree, report), ...clusterObjects(tree));
+                const own = [...kustomizeBuilds(tree, report), ...fluxBuilds(tree, report), ...clusterObjects(tree)];
                 kyvernoTests(tree, report);
+                built.push(...own, ...admit(tree, own, report));
             } catch (err) {
                 report.fail({ check: `read (${tree.label})`, file: tree.root, message: (err as Error).message });
             }

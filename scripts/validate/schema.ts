@@ -4,6 +4,7 @@
 // misspelled field fails as it would in the cluster.
 import * as path from "node:path";
 import { run, tail, tool } from "./exec";
+import { TENANT, TENANT_LABEL } from "./admission";
 import { Built } from "./builds";
 import { Report } from "./report";
 import { definedIn, describe, KubeObject } from "./trees";
@@ -30,15 +31,23 @@ export class SchemaChecker {
 
     /** Validates every object; Namespaces are created for real so namespaced objects can be dry-run in them. */
     check(built: Built[], report: Report): void {
-        const all = built.flatMap((b) => b.objects.map((o) => ({ source: b.source, root: b.root, o })));
+        const all = built.flatMap((b) => b.objects.map((o) => ({ source: b.source, root: b.root, admitted: b.admitted === true, o })));
         const byNamespaceFirst = [...all.filter((x) => isNamespace(x.o)), ...all.filter((x) => !isNamespace(x.o))];
-        for (const { source, root, o } of byNamespaceFirst) {
+        for (const { source, root, admitted, o } of byNamespaceFirst) {
             const check = "schema (strict, server-side)";
             const ns = o.metadata?.namespace;
             if (ns && !isNamespace(o)) this.ensureNamespace(ns);
             const args = ["apply", "--server-side", "--field-manager=validate", "--validate=strict", "-o", "name", "-f", "-"];
             if (!isNamespace(o)) args.push("--dry-run=server");
             const r = this.kubectl(args, JSON.stringify(o));
+            const psa = /would violate PodSecurity.*/.exec(r.stderr);
+            if (r.code === 0 && admitted && psa) {
+                const why = `the ${TENANT} tenant's workloads must meet PodSecurity "restricted" once Kyverno has mutated them`;
+                const files = definedIn(root, o);
+                const origin = files.length ? `defined in ${files.join(", ")}\n` : "";
+                report.fail({ check: "PodSecurity restricted (admitted)", file: source, object: describe(o), message: `${origin}${why}\n${psa[0]}` });
+                continue;
+            }
             if (r.code !== 0) {
                 const files = definedIn(root, o);
                 const origin = files.length ? `defined in ${files.join(", ")}\n` : "";
@@ -46,8 +55,15 @@ export class SchemaChecker {
                 continue;
             }
             if (isNamespace(o) && o.metadata?.name) this.namespaces.add(o.metadata.name);
+            if (isNamespace(o) && o.metadata?.name && tenantOf(o) === TENANT) this.restrict(o.metadata.name);
             report.pass(check, `${describe(o)} from ${source}`);
         }
+    }
+
+    /** PodSecurity admission then warns on every workload in ns that is not "restricted". */
+    private restrict(ns: string): void {
+        const r = this.kubectl(["label", "--overwrite", "namespace", ns, "pod-security.kubernetes.io/warn=restricted", "pod-security.kubernetes.io/warn-version=latest"]);
+        if (r.code !== 0) throw new Error(`labelling namespace ${ns}: ${r.stderr}`);
     }
 
     private ensureNamespace(ns: string): void {
@@ -60,4 +76,8 @@ export class SchemaChecker {
 
 function isNamespace(o: KubeObject): boolean {
     return o.kind === "Namespace" && o.apiVersion === "v1";
+}
+
+function tenantOf(o: KubeObject): string | undefined {
+    return (o.metadata as { labels?: Record<string, string> } | undefined)?.labels?.[TENANT_LABEL];
 }
