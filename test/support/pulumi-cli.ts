@@ -81,6 +81,8 @@ export class PulumiWorkspace {
             child.stdin.end(opts.stdin ?? "");
         });
         this.log.push({ args, seconds: result.seconds, code: result.code });
+        // Every command's output, for a failed run kept with PULUMI_E2E_KEEP=1.
+        fs.appendFileSync(path.join(this.dir, "commands.log"), `$ pulumi ${full.join(" ")}  # exit ${result.code}, ${result.seconds}s\n${result.stdout}${result.stderr}\n`);
         if (result.code !== 0 && !opts.allowFailure) throw new PulumiCliError(full, result);
         return result;
     }
@@ -105,7 +107,8 @@ export class PulumiWorkspace {
     }
 
     remove(): void {
-        if (!process.env.PULUMI_E2E_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+        if (process.env.PULUMI_E2E_KEEP) console.log(`      kept ${this.dir} (commands.log has every command's output)`);
+        else fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }
 
