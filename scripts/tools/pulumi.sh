@@ -16,9 +16,11 @@ _plnsrc="$(cd "$(dirname "${BASH_SOURCE[0]}")/pulumi-language-nodejs" && pwd)"
 TOOL_VERSION="$PULUMI_VERSION-lh.$(cat "$_plnsrc"/go.mod "$_plnsrc"/go.sum "$_plnsrc"/*.go "$_plnsrc"/pulumi-resource-* | sha256sum | cut -c1-12)"
 tool_binaries=(pulumi pulumi-language-nodejs pulumi-resource-pulumi-nodejs)
 
-# An official install at the same version (CLI with its bundled language host) is used as is.
+# An official install at the same version (CLI with its bundled language host) is used as is;
+# our own earlier builds (linked from .tools/bin) do not count.
 tool_on_path_version() {
   command -v pulumi >/dev/null 2>&1 || return 0
+  case "$(readlink -f "$(command -v pulumi)")" in "$TOOLS_CACHE"/*) return 0 ;; esac
   command -v pulumi-language-nodejs >/dev/null 2>&1 || return 0
   command -v pulumi-resource-pulumi-nodejs >/dev/null 2>&1 || return 0
   [ "$(pulumi version 2>/dev/null)" = "v$PULUMI_VERSION" ] && echo "$TOOL_VERSION"
