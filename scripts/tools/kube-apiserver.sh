@@ -19,7 +19,7 @@ KUBE_STAGING_MODULES=(
   kubectl kubelet metrics mount-utils pod-security-admission
   sample-apiserver sample-controller streaming
 )
-KUBE_COMMANDS=(kube-apiserver kube-controller-manager)
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kubectl)
 
 tool_on_path_version() {
   command -v "${tool_binaries[0]}" >/dev/null || return 0
@@ -27,9 +27,10 @@ tool_on_path_version() {
 }
 
 # kube_build_all: build every KUBE_COMMANDS binary once into the shared
-# folder <cache>/kubernetes/<version>/bin; later calls reuse it.
+# folder <cache>/kubernetes/<version>-<hash of the commands>/bin; later calls reuse it.
+kube_shared_dir() { tool_dir kubernetes "$TOOL_VERSION-$(echo "${KUBE_COMMANDS[*]}" | sha256sum | cut -c1-8)"; }
 kube_build_all() {
-  local shared; shared=$(tool_dir kubernetes "$TOOL_VERSION")
+  local shared; shared=$(kube_shared_dir)
   [ -f "$shared/.complete" ] && return 0
   local v=$TOOL_VERSION minor patch staging m
   minor=$(echo "$v" | cut -d. -f2); patch=$(echo "$v" | cut -d. -f3)
@@ -65,6 +66,6 @@ kube_build_all() {
 tool_build() {
   kube_build_all
   local b; for b in "${tool_binaries[@]}"; do
-    cp "$(tool_dir kubernetes "$TOOL_VERSION")/bin/$b" "$1/bin/$b"
+    cp "$(kube_shared_dir)/bin/$b" "$1/bin/$b"
   done
 }
