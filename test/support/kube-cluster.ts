@@ -152,7 +152,7 @@ async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
   } catch (err) {
     const keep = process.env.KUBE_CLUSTER_KEEP;
     await stop();
-    throw new Error(`${(err as Error).message}${keep ? ` (kept ${dir})` : ""}`);
+    throw new Error(`${(err as Error).message}${keep ? ` (kept ${dir})` : ""}`, { cause: err });
   }
 }
 

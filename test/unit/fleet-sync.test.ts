@@ -56,16 +56,16 @@ describe("the fleet-sync provider on a real git repository", function () {
         const { outs } = await fleetFilesProvider.create!(state(remote, "staging", tree("staging")));
         assert.strictEqual(commits(), 1);
         assert.deepStrictEqual(listed(), Object.keys(tree("staging")).sort());
-        assert.strictEqual(outs.commit, git(remote, "rev-parse", "main"));
+        assert.strictEqual(outs!.commit, git(remote, "rev-parse", "main"));
     });
 
     it("pushes nothing when nothing changed, and reports no diff", async () => {
         const first = await fleetFilesProvider.create!(state(remote, "staging", tree("staging")));
-        const diff = await fleetFilesProvider.diff!("id", first.outs, state(remote, "staging", tree("staging")));
+        const diff = await fleetFilesProvider.diff!("id", first.outs!, state(remote, "staging", tree("staging")));
         assert.strictEqual(diff.changes, false);
-        const again = await fleetFilesProvider.update!("id", first.outs, state(remote, "staging", tree("staging")));
+        const again = await fleetFilesProvider.update!("id", first.outs!, state(remote, "staging", tree("staging")));
         assert.strictEqual(commits(), 1);
-        assert.strictEqual(again.outs!.commit, first.outs.commit);
+        assert.strictEqual(again.outs!.commit, first.outs!.commit);
     });
 
     it("applies a change and a removal as one commit, leaving files it never managed", async () => {
@@ -79,9 +79,9 @@ describe("the fleet-sync provider on a real git repository", function () {
         git(clone, "push", "--quiet", "origin", "main");
 
         const next = tree("staging", { [`clusters/staging/apps.yaml`]: "path: changed\n" });
-        const diff = await fleetFilesProvider.diff!("id", first.outs, state(remote, "staging", next));
+        const diff = await fleetFilesProvider.diff!("id", first.outs!, state(remote, "staging", next));
         assert.strictEqual(diff.changes, true);
-        await fleetFilesProvider.update!("id", first.outs, state(remote, "staging", next));
+        await fleetFilesProvider.update!("id", first.outs!, state(remote, "staging", next));
         assert.strictEqual(commits(), 3);
         assert.strictEqual(show("clusters/staging/apps.yaml"), "path: changed");
         assert.ok(!listed().includes("apps/base/podinfo/old.yaml"), "the dropped file is still there");
@@ -95,7 +95,7 @@ describe("the fleet-sync provider on a real git repository", function () {
     it("destroys only the environment's own paths", async () => {
         const staging = await fleetFilesProvider.create!(state(remote, "staging", tree("staging")));
         await fleetFilesProvider.create!(state(remote, "production", tree("production")));
-        await fleetFilesProvider.delete!("id", staging.outs);
+        await fleetFilesProvider.delete!("id", staging.outs!);
         assert.deepStrictEqual(listed(), [
             "apps/base/podinfo/deployment.yaml",
             "apps/production/kustomization.yaml",
@@ -118,7 +118,7 @@ describe("the fleet-sync provider on a real git repository", function () {
         fs.writeFileSync(path.join(clone, "clusters/staging/apps.yaml"), "edited by hand\n");
         git(clone, "-c", "user.name=h", "-c", "user.email=h@x", "commit", "--quiet", "-am", "drift");
         git(clone, "push", "--quiet", "origin", "main");
-        const read = await fleetFilesProvider.read!("id", first.outs);
+        const read = await fleetFilesProvider.read!("id", first.outs!);
         assert.strictEqual(read.props!.files["clusters/staging/apps.yaml"], "edited by hand\n");
         const diff = await fleetFilesProvider.diff!("id", read.props!, state(remote, "staging", tree("staging")));
         assert.strictEqual(diff.changes, true);

@@ -79,7 +79,7 @@ describe("the GitHub repository provider", () => {
     it("creates a missing repository, private and auto-initialised, in the organization", async () => {
         const { id, outs } = await gitHubRepositoryProvider.create!(inputs());
         assert.strictEqual(id, "acme-platform/fleet-infra");
-        assert.strictEqual(outs.created, true);
+        assert.strictEqual(outs!.created, true);
         const post = calls.find((c) => c.method === "POST")!;
         assert.strictEqual(post.url, "/orgs/acme-platform/repos");
         assert.deepStrictEqual({ ...post.body, description: undefined }, { name: "fleet-infra", private: true, auto_init: true, description: undefined });
@@ -89,8 +89,8 @@ describe("the GitHub repository provider", () => {
     it("adopts a repository another environment created, without creating anything", async () => {
         repos.add("acme-platform/fleet-infra");
         const { outs } = await gitHubRepositoryProvider.create!(inputs());
-        assert.strictEqual(outs.created, false);
-        assert.strictEqual(outs.htmlUrl, "https://github.com/acme-platform/fleet-infra");
+        assert.strictEqual(outs!.created, false);
+        assert.strictEqual(outs!.htmlUrl, "https://github.com/acme-platform/fleet-infra");
         assert.deepStrictEqual(calls.map((c) => c.method), ["GET"]);
     });
 

@@ -2,7 +2,7 @@
 // engine only as secret values, and nothing exported or committed holds them.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { byType, dynamicType, githubConfig, installMocks, isSecretOutput, one, Registered, settle } from "./support/mocks";
+import { byType, dynamicType, githubConfig, installMocks, isSecretOutput, one, Registered, settle, valueOf } from "./support/mocks";
 
 const token = "ghp_unit_test_token_not_real_000000000000";
 const privateKeyMarker = "mock-private-key-material";
@@ -49,7 +49,7 @@ describe("secrets", () => {
 
     it("no stack output holds a secret in plaintext", async () => {
         for (const [name, output] of Object.entries(exported)) {
-            const value = JSON.stringify(await new Promise((resolve) => pulumi.output(output as pulumi.Input<unknown>).apply(resolve)));
+            const value = JSON.stringify(await valueOf(output as pulumi.Input<unknown>));
             if (value?.includes(token) || value?.includes(privateKeyMarker)) {
                 assert.ok(await isSecretOutput(output), `output ${name} holds a secret in plaintext`);
                 assert.fail(`output ${name} exports a secret`);
