@@ -56,7 +56,7 @@ async function main(): Promise<void> {
         console.log(`\npulumi ${(await world.pulumi.run(["version"])).stdout.trim()}, median of ${runs} run(s) each:`);
         for (const [what, xs] of results) {
             const m = median(xs);
-            console.log(`  ${what.padEnd(32)} ${m.toFixed(2).padStart(7)} s  ${(m / floor).toFixed(2).padStart(5)}x floor   [${xs.map((x) => x.toFixed(2)).join(", ")}]`);
+            console.log(`  ${what.padEnd(36)} ${m.toFixed(2).padStart(7)} s  ${(m / floor).toFixed(2).padStart(5)}x floor   [${xs.map((x) => x.toFixed(2)).join(", ")}]`);
         }
     } finally {
         await world.stop();
