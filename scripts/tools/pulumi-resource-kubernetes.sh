@@ -13,8 +13,8 @@ TOOL_NAME=pulumi-resource-kubernetes
 TOOL_VERSION=4.25.0
 PROVIDER_MODULE=github.com/pulumi/pulumi-kubernetes/provider/v4
 PROVIDER_PSEUDO=v4.0.0-20260115033456-f47bc2d6f199
-# a served sdk/v4 release close to the one the provider pins (v4.24.0, not served)
-PROVIDER_SDK=v4.29.0
+# the sdk/v4 release the provider pins, from the proxy instead of the sibling folder
+PROVIDER_SDK=v4.24.0
 tool_binaries=()
 
 tool_on_path_version() { :; }
