@@ -7,7 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/tools/lib.sh"
 export PATH="$root/.tools/bin:$PATH" PULUMI_SKIP_UPDATE_CHECK=true
-plugins="${PULUMI_HOME:-$HOME/.pulumi}/plugins"
+# Into the tests' own Pulumi home, never ~/.pulumi: tls and kubernetes-cert-manager
+# are stand-ins that a real `pulumi up` must not pick up.
+export PULUMI_HOME="$GITOPS_PULUMI_HOME"
+plugins="$PULUMI_HOME/plugins"
 
 # name  sdk-version  tool (scripts/tools/<tool>.sh)
 providers=(

@@ -6,6 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/tools/lib.sh"
 mkdir -p "$root/.tools/bin"
+# PATH without our own links, so a tool "already on PATH" is never one of ours
+# (linking the cache to .tools/bin, which links to the cache, would loop).
+system_path=$(printf '%s' "$PATH" | tr ':' '\n' | grep -v -x -e "$root/.tools/bin" -e "$root/.tools/bin/" | grep -v "^$TOOLS_CACHE" | paste -sd: -)
 
 all_tools() { for f in "$root"/scripts/tools/*.sh; do b=$(basename "$f" .sh); [ "$b" = lib ] || echo "$b"; done; }
 tools=("$@"); [ ${#tools[@]} -gt 0 ] || mapfile -t tools < <(all_tools)
@@ -18,10 +21,10 @@ for t in "${tools[@]}"; do
     dest=$(tool_dir "$TOOL_NAME" "$TOOL_VERSION")
     if [ -f "$dest/.complete" ]; then
       log "$TOOL_NAME $TOOL_VERSION: cached in $dest"
-    elif [ -n "$(tool_on_path_version 2>/dev/null || true)" ] && [ "$(tool_on_path_version)" = "$TOOL_VERSION" ]; then
+    elif [ "$(PATH="$system_path" tool_on_path_version 2>/dev/null || true)" = "$TOOL_VERSION" ]; then
       log "$TOOL_NAME $TOOL_VERSION: using the one on PATH"
       mkdir -p "$dest/bin"
-      for b in "${tool_binaries[@]}"; do ln -sf "$(command -v "$b")" "$dest/bin/$b"; done
+      for b in "${tool_binaries[@]}"; do ln -sf "$(PATH="$system_path" command -v "$b")" "$dest/bin/$b"; done
       touch "$dest/.complete"
     else
       log "$TOOL_NAME $TOOL_VERSION: building into $dest"

@@ -9,6 +9,9 @@
 # scripts/tools.sh links every tool's binaries into .tools/bin (git-ignored).
 
 TOOLS_CACHE="${GITOPS_TOOLS_CACHE:-$HOME/.cache/gitops-kyverno/tools}"
+# The tests' own Pulumi home: the plugins built here (some are test stand-ins,
+# see scripts/pulumi-plugins.sh) never enter the user's ~/.pulumi.
+export GITOPS_PULUMI_HOME="${GITOPS_PULUMI_HOME:-$HOME/.cache/gitops-kyverno/pulumi-home}"
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -trimpath"
 export CGO_ENABLED="${CGO_ENABLED:-0}"
 

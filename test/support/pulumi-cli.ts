@@ -31,6 +31,8 @@ export function pulumiEnv(backendDir: string, passphrase: string): NodeJS.Proces
     return {
         ...process.env,
         PATH: [...bin, process.env.PATH ?? ""].join(path.delimiter),
+        // The plugins scripts/pulumi-plugins.sh installed, kept apart from ~/.pulumi.
+        PULUMI_HOME: process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),
         PULUMI_BACKEND_URL: `file://${backendDir}`,
         PULUMI_CONFIG_PASSPHRASE: passphrase,
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
