@@ -27,10 +27,11 @@ export PATH="$root/node_modules/.bin:$PATH"
 if [ "$cmd" = status ]; then exec ts-node "$root/scripts/status.ts" "$stack" "$@"; fi
 if [ "$cmd" = wait ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack" "$@"; fi
 
-# The CLI: the project's pinned build if present, else the one on PATH.
-if [ -x "$root/.tools/bin/pulumi" ]; then
+# The CLI: your Pulumi install if there is one; else the project's build from
+# `npm run tools` (offline: it fails fast rather than download plugins, and uses
+# your own ~/.pulumi, never the tests' plugin stand-ins).
+if ! command -v pulumi >/dev/null && [ -x "$root/.tools/bin/pulumi" ]; then
   export PATH="$root/.tools/bin:$PATH"
-  # A CLI built here runs offline: fail fast instead of downloading plugins.
   export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="${PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION:-true}"
 fi
 command -v pulumi >/dev/null || { echo "no pulumi CLI: run 'npm run tools -- pulumi' or install Pulumi" >&2; exit 2; }
