@@ -1,21 +1,31 @@
 #!/usr/bin/env bash
 # npm test: every check, in the order that fails fastest. The pinned tools are
-# built on first use (cached outside the tree) and put first on PATH.
+# built on first use (cached outside the tree) and put first on PATH. Ends with
+# one line that counts the tests of every stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
-step() { printf '\n== %s\n' "$*"; }
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+stage() {
+  local title=$1; shift
+  printf '\n== %s\n' "$title"
+  "$@" 2>&1 | tee -a "$log"
+}
 
-step "typecheck"; npm run --silent typecheck
-step "lint"; npm run --silent lint
-step "unit tests"; npm run --silent test:unit
+stage "typecheck" npm run --silent typecheck
+stage "lint" npm run --silent lint
+stage "unit tests" npm run --silent test:unit
 
-step "system packages (etcd, sshd, git)"; bash scripts/install-system-deps.sh
-step "pinned tools"; bash scripts/tools.sh
-step "Pulumi plugins"; bash scripts/pulumi-plugins.sh
+stage "system packages (etcd, sshd, git)" bash scripts/install-system-deps.sh
+stage "pinned tools" bash scripts/tools.sh
+stage "Pulumi plugins" bash scripts/pulumi-plugins.sh
 
-step "workflows (actionlint)"; npm run --silent lint:workflows
-step "fleet tree (kustomize, flux, kyverno, strict server-side schemas)"; npm run --silent validate
-step "fleet tree breaks are caught"; npm run --silent test:validate
-step "day-2 commands and workflows against a local API server"; npm run --silent test:ops
-step "end to end: the real Pulumi engine"; npm run --silent test:e2e
+stage "workflows (actionlint)" npm run --silent lint:workflows
+stage "fleet tree (kustomize, flux, kyverno, strict server-side schemas)" npm run --silent validate
+stage "fleet tree breaks are caught" npm run --silent test:validate
+stage "day-2 commands and workflows against a local API server" npm run --silent test:ops
+stage "end to end: the real Pulumi engine" npm run --silent test:e2e
+
+# mocha's "N passing" lines and validate's "N passed" line, summed.
+passed=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) passing.*/\1/p; s/^validate: ([0-9]+) passed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+printf '\nnpm test: %s passed, 0 failed\n' "${passed:-0}"
