@@ -31,19 +31,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): RunResu
 }
 
 /** A tool from .tools/bin (built and pinned by scripts/tools.sh), else PATH. */
-export function tool(name: string): string {
-    const dirs = [path.join(repoRoot, ".tools", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)];
-    for (const d of dirs) {
-        const p = path.join(d, name);
-        try {
-            fs.accessSync(p, fs.constants.X_OK);
-            return p;
-        } catch {
-            // not in this folder
-        }
-    }
-    throw new Error(`${name} not found in .tools/bin or PATH (run: npm run tools -- ${name})`);
-}
+export { findBinary as tool } from "../../test/support/kube-cluster-util";
 
 /** The pinned TOOL_VERSION of scripts/tools/<name>.sh, so each version is written once. */
 export function pinnedVersion(name: string): string {
