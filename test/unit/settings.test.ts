@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigSource, loadSettings, SettingsError } from "../../stacks/settings";
-import { installMocks, Registered, runProgram } from "./support/mocks";
+import { installMocks, Registered, runProgram, sshGitConfig } from "./support/mocks";
 
 function source(values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = {}): ConfigSource {
     return {
@@ -17,13 +17,7 @@ function source(values: Record<string, string>, secrets: string[] = [], env: Rec
 
 const github = { githubOwner: "acme-platform" };
 const token = { GITHUB_TOKEN: "ghp_test_token" };
-const sshKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n";
-const ssh = {
-    gitProvider: "ssh",
-    gitUrl: "ssh://git@127.0.0.1:2222/srv/git/fleet.git",
-    gitKnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAA",
-    gitWriteKey: sshKey,
-};
+const ssh = sshGitConfig();
 
 function problems(stack: string, values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = token): string[] {
     try {

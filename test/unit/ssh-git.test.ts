@@ -1,18 +1,13 @@
 // A stack that targets its own Git server over SSH instead of GitHub.
 import * as assert from "assert";
-import { byType, dynamicType, installMocks, one, Registered, runProgram } from "./support/mocks";
+import { byType, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig, sshWriteKey } from "./support/mocks";
 
-const writeKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nwrite-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
-const config = {
-    gitProvider: "ssh",
-    gitUrl: "ssh://git@127.0.0.1:2222/srv/git/fleet.git",
-    gitKnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-    gitWriteKey: writeKey,
+const config = sshGitConfig({
     branch: "fleet",
     kyvernoChartRepo: "http://127.0.0.1:8879",
     fluxOperatorChartRepo: "http://127.0.0.1:8879",
     certManagerChartRepo: "http://127.0.0.1:8879",
-};
+});
 
 describe("a stack on an SSH Git server", () => {
     let registered: Registered[];
@@ -36,7 +31,7 @@ describe("a stack on an SSH Git server", () => {
     it("pushes over SSH with the write key, as a secret", () => {
         const files = one(registered, dynamicType("FleetFiles"));
         assert.strictEqual(files.inputs.url, config.gitUrl);
-        assert.deepStrictEqual(files.inputs.auth, { kind: "ssh", privateKey: writeKey, knownHosts: config.gitKnownHosts });
+        assert.deepStrictEqual(files.inputs.auth, { kind: "ssh", privateKey: sshWriteKey, knownHosts: config.gitKnownHosts });
         assert.ok(files.secretPaths.includes("auth"));
     });
 

@@ -119,3 +119,16 @@ export function one(registered: Registered[], type: string, name?: string): Regi
 export function githubConfig(extra: Record<string, string> = {}): Record<string, string> {
     return { githubOwner: "acme-platform", "github:token": "ghp_unit_test_token_not_real_000000000000", ...extra };
 }
+
+export const sshWriteKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nwrite-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+
+/** Settings of a stack on its own Git server over SSH (gitWriteKey must be passed as a secret key). */
+export function sshGitConfig(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+        gitProvider: "ssh",
+        gitUrl: "ssh://git@127.0.0.1:2222/srv/git/fleet.git",
+        gitKnownHosts: "[127.0.0.1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+        gitWriteKey: sshWriteKey,
+        ...extra,
+    };
+}
