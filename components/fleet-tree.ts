@@ -62,6 +62,9 @@ function fluxKustomization(name: string, syncPath: string, dependsOn: string[]) 
             sourceRef: { kind: "GitRepository", name: "flux-system" },
             path: syncPath,
             prune: true,
+            // On deletion, prune and wait until what it applied is gone: a destroy
+            // then leaves no workload behind (see components/cluster-sync.ts).
+            deletionPolicy: "WaitForTermination",
             // Wait for every applied object to become ready, so dependents start on a settled base.
             wait: true,
         },

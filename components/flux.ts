@@ -1,14 +1,16 @@
-// Flux, installed by the Flux Operator chart and described by one FluxInstance
-// that syncs clusters/<env> from the fleet repository over SSH.
+// Flux, installed by the Flux Operator chart and described by one FluxInstance,
+// then pointed at clusters/<env> of the fleet repository over SSH (ClusterSync).
 //
 // Why the Flux Operator rather than the community flux2 chart: the FluxInstance
 // carries the distribution version, the components and the Git sync in one
 // object that the operator keeps reconciled and upgrades; it ships Flux's web UI;
 // and deleting the FluxInstance while the operator runs uninstalls Flux and
 // releases its finalizers, so a destroy never leaves flux-system Terminating.
+// What Flux applied is pruned before that, by ClusterSync's deletion.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ChartSource } from "../stacks/defaults";
+import { ClusterSync } from "./cluster-sync";
 import { helmChart } from "./helm-source";
 import { sreTenantLabel } from "./kyverno";
 
@@ -23,6 +25,8 @@ export interface FluxArgs {
     /** Deploy key halves; privateKey is a secret. */
     deployKey: { privateKey: pulumi.Input<string>; publicKey: pulumi.Input<string> };
     knownHosts: string;
+    /** The fleet commit Flux must fetch before `pulumi up` is done. */
+    commit: pulumi.Input<string>;
     /** What must exist before Flux starts syncing: the deploy key registration, the commit, Kyverno. */
     syncAfter: pulumi.Resource[];
 }
@@ -34,6 +38,7 @@ export class Flux extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
     readonly operator: k8s.helm.v3.Release;
     readonly instance: k8s.apiextensions.CustomResource;
+    readonly sync: ClusterSync;
     readonly uiCommand = fluxUiCommand;
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -65,23 +70,27 @@ export class Flux extends pulumi.ComponentResource {
                 metadata: {
                     name: "flux",
                     namespace: ns.metadata.name,
-                    annotations: { "fluxcd.controlplane.io/reconcileEvery": "1h" },
+                    annotations: {
+                        "fluxcd.controlplane.io/reconcileEvery": "1h",
+                        // Done only when Flux is installed and healthy.
+                        "pulumi.com/waitFor": "condition=Ready",
+                        "pulumi.com/timeoutSeconds": "600",
+                    },
                 },
                 spec: {
                     distribution: { version: args.version, registry: "ghcr.io/fluxcd" },
                     components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
                     cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
-                    sync: {
-                        kind: "GitRepository",
-                        url: args.url,
-                        ref: `refs/heads/${args.branch}`,
-                        path: `clusters/${args.environment}`,
-                        pullSecret: "flux-system",
-                    },
                 },
             },
             // Destroy runs in reverse: the FluxInstance goes while the operator still runs.
-            { parent: this, dependsOn: [this.operator, secret, ...args.syncAfter] },
+            { parent: this, dependsOn: [this.operator] },
+        );
+        // Destroy: the sync goes first, and waits until what Flux applied is pruned.
+        this.sync = new ClusterSync(
+            `${name}-sync`,
+            { environment: args.environment, namespace: ns.metadata.name, url: args.url, branch: args.branch, secretName: secret.metadata.name, commit: args.commit },
+            { parent: this, dependsOn: [this.instance, secret, ...args.syncAfter] },
         );
         this.namespace = ns.metadata.name;
         this.registerOutputs({ namespace: this.namespace, uiCommand: this.uiCommand });

@@ -75,6 +75,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 branch: s.git.branch,
                 deployKey: this.deployKey,
                 knownHosts: this.repository.knownHosts,
+                commit: this.fleet.commit,
                 syncAfter: [this.deployKey, this.fleet, this.kyverno],
             },
             { parent: this, provider: kubernetes },

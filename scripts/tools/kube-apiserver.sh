@@ -19,7 +19,7 @@ KUBE_STAGING_MODULES=(
   kubectl kubelet metrics mount-utils pod-security-admission
   sample-apiserver sample-controller streaming
 )
-KUBE_COMMANDS=(kube-apiserver kube-controller-manager kubectl)
+KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 
 tool_on_path_version() {
   command -v "${tool_binaries[0]}" >/dev/null || return 0

@@ -27,3 +27,14 @@ new_wrapper_module() {
   rm -rf "$1" && mkdir -p "$1"
   (cd "$1" && go mod init "$2" >/dev/null 2>&1)
 }
+
+# module_copy MODULE@VERSION DIR: a writable copy of a module's source in DIR,
+# for builds that must edit its go.mod (drop a replace that points inside the
+# repository, pin a served version of a refused dependency) or add files.
+module_copy() {
+  local src
+  src=$(go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$src" ] || die "module download failed: $1"
+  rm -rf "$2"; mkdir -p "$2"
+  cp -r "$src/." "$2/"; chmod -R u+w "$2"
+}

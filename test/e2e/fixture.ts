@@ -26,10 +26,12 @@ export class E2eWorld {
     writeKey!: SshKeyPair;
     repoUrl!: string;
     helm!: HelmRepo;
+    private ownsHelm = false;
     pulumi!: PulumiWorkspace;
     readonly envs = new Map<string, Environment>();
 
-    async start(): Promise<void> {
+    /** Starts the Git server and the workspace; the chart repository is `charts`, else one of small test charts. */
+    async start(charts?: HelmRepo): Promise<void> {
         const pulumiBin = path.join(repoRoot, ".tools", "bin", "pulumi");
         if (!fs.existsSync(pulumiBin)) {
             throw new Error("the Pulumi CLI is not built: run `npm run tools` then `bash scripts/pulumi-plugins.sh`");
@@ -39,7 +41,8 @@ export class E2eWorld {
         this.writeKey = this.git.newKey("pulumi-push");
         this.git.authorize(this.writeKey.publicKey, "write");
         this.seedRepository();
-        this.helm = await startHelmRepo(testCharts());
+        this.helm = charts ?? (await startHelmRepo(testCharts()));
+        this.ownsHelm = charts === undefined;
         this.pulumi = new PulumiWorkspace();
     }
 
@@ -58,9 +61,9 @@ export class E2eWorld {
         fs.rmSync(work, { recursive: true, force: true });
     }
 
-    /** Starts a control plane for `stack` and creates the stack with settings for this world. */
-    async addEnvironment(stack: string): Promise<Environment> {
-        const cluster = await startKubeCluster({ name: stack });
+    /** Creates the stack with settings for this world, on `cluster` or a control plane of its own. */
+    async addEnvironment(stack: string, existing?: KubeCluster): Promise<Environment> {
+        const cluster = existing ?? (await startKubeCluster({ name: stack }));
         const env = { stack, cluster, kube: new KubeApi(cluster) };
         this.envs.set(stack, env);
         await this.pulumi.initStack(stack);
@@ -102,7 +105,7 @@ export class E2eWorld {
 
     async stop(): Promise<void> {
         const stops: Promise<unknown>[] = [...this.envs.values()].map((e) => e.cluster.stop());
-        if (this.helm) stops.push(this.helm.stop());
+        if (this.helm && this.ownsHelm) stops.push(this.helm.stop());
         if (this.git) stops.push(this.git.stop());
         await Promise.allSettled(stops);
         this.pulumi?.remove();

@@ -11,6 +11,7 @@ interface Seen {
     resource: pulumi.Resource;
     dependsOn: pulumi.Resource[];
     parent?: pulumi.Resource;
+    args: Record<string, any>;
 }
 
 describe("the order of an environment's resources", () => {
@@ -32,6 +33,7 @@ describe("the order of an environment's resources", () => {
                 resource: args.resource,
                 dependsOn: (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[],
                 parent: args.opts.parent,
+                args: args.props,
             });
             return undefined;
         };
@@ -39,18 +41,50 @@ describe("the order of an environment's resources", () => {
         await settle();
     });
 
-    it("starts Flux's sync only after the deploy key, the fleet commit and Kyverno", () => {
-        const instance = find("kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
+    it("starts Flux's sync only after the deploy key, the fleet commit, Kyverno and a Ready FluxInstance", () => {
+        const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+        const sync = find("gitops-kyverno:gitops:ClusterSync");
+        assert.strictEqual(source.parent, sync.resource, "the GitRepository is not a child of the ClusterSync component");
         for (const [what, dep] of [
             ["the deploy key", env.deployKey],
             ["the fleet commit", env.fleet],
             ["Kyverno", env.kyverno],
-            ["the Flux Operator release", env.flux.operator],
+            ["the FluxInstance", env.flux.instance],
         ] as const) {
-            assert.ok(instance.dependsOn.includes(dep), `the FluxInstance does not depend on ${what}`);
+            assert.ok(sync.dependsOn.includes(dep), `the ClusterSync does not depend on ${what}`);
         }
         const secret = find("kubernetes:core/v1:Secret");
-        assert.ok(instance.dependsOn.includes(secret.resource), "the FluxInstance does not depend on the deploy key secret");
+        assert.ok(sync.dependsOn.includes(secret.resource), "the ClusterSync does not depend on the deploy key secret");
+        const instance = find("kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
+        assert.ok(instance.dependsOn.includes(env.flux.operator), "the FluxInstance does not depend on the Flux Operator release");
+    });
+
+    it("deletes the sync Kustomization (which prunes what Flux applied) before the GitRepository and the FluxInstance", () => {
+        const kustomization = find("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
+        const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+        assert.ok(kustomization.dependsOn.includes(source.resource), "the Kustomization does not depend on its GitRepository");
+        // Its parent, ClusterSync, depends on the FluxInstance: destroy deletes the children first.
+        assert.strictEqual(kustomization.parent, find("gitops-kyverno:gitops:ClusterSync").resource);
+    });
+
+    it("waits: Helm releases for their workloads, the FluxInstance for Ready, the GitRepository for the fleet commit", () => {
+        const releases = seen.filter((s) => s.type === "kubernetes:helm.sh/v3:Release");
+        assert.ok(releases.length >= 2, "fewer Helm releases than expected");
+        for (const r of releases) assert.notStrictEqual(r.args.skipAwait, true, `Helm release ${r.name} skips waiting for its workloads`);
+        const annotations = (type: string) => find(type).args.metadata.annotations as Record<string, unknown>;
+        assert.strictEqual(annotations("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")["pulumi.com/waitFor"], "condition=Ready");
+        assert.strictEqual(annotations("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")["pulumi.com/waitFor"], "condition=Ready");
+        const source = annotations("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+        assert.ok(pulumi.Output.isInstance(source["pulumi.com/waitFor"]), "the GitRepository's wait must follow the fleet commit");
+        assert.ok(pulumi.Output.isInstance(source["reconcile.fluxcd.io/requestedAt"]), "the GitRepository must ask Flux to fetch each new fleet commit");
+    });
+
+    it("passes the fleet commit to the GitRepository's reconcile request and wait", async () => {
+        const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository").args.metadata.annotations as Record<string, pulumi.Output<string>>;
+        const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
+        const commit = await value(env.fleet.commit);
+        assert.strictEqual(await value(source["reconcile.fluxcd.io/requestedAt"]), commit);
+        assert.deepStrictEqual(JSON.parse(await value(source["pulumi.com/waitFor"])), [`jsonpath={.status.lastHandledReconcileAt}=${commit}`, "condition=Ready"]);
     });
 
     it("registers the deploy key on GitHub inside the DeployKey component Flux waits for", () => {

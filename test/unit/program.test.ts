@@ -35,13 +35,19 @@ for (const stack of ["staging", "production"]) {
 
         it("syncs clusters/<env> from the fleet repository over SSH with the deploy key secret", () => {
             const instance = one(registered, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
-            assert.deepStrictEqual(instance.inputs.spec.sync, {
-                kind: "GitRepository",
+            assert.strictEqual(instance.inputs.spec.sync, undefined, "the FluxInstance must not own the sync: its deletion strips Flux's finalizers before pruning");
+            const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+            assert.deepStrictEqual(source.inputs.spec, {
                 url: "ssh://git@github.com/acme-platform/fleet-infra.git",
-                ref: "refs/heads/main",
-                path: `clusters/${stack}`,
-                pullSecret: "flux-system",
+                ref: { branch: "main" },
+                secretRef: { name: "flux-system" },
+                interval: "1m",
             });
+            const sync = one(registered, "kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
+            assert.strictEqual(sync.inputs.metadata.name, "flux-system");
+            assert.strictEqual(sync.inputs.spec.path, `./clusters/${stack}`);
+            assert.strictEqual(sync.inputs.spec.prune, true);
+            assert.strictEqual(sync.inputs.spec.deletionPolicy, "WaitForTermination");
             assert.strictEqual(instance.inputs.spec.distribution.version, "2.9.5");
             const secret = one(registered, "kubernetes:core/v1:Secret");
             assert.strictEqual(secret.inputs.metadata.name, "flux-system");

@@ -22,9 +22,9 @@ describe("a stack on an SSH Git server", () => {
     });
 
     it("points Flux at the server with its host key and the configured branch", () => {
-        const instance = one(registered, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
-        assert.strictEqual(instance.inputs.spec.sync.url, config.gitUrl);
-        assert.strictEqual(instance.inputs.spec.sync.ref, "refs/heads/fleet");
+        const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+        assert.strictEqual(source.inputs.spec.url, config.gitUrl);
+        assert.deepStrictEqual(source.inputs.spec.ref, { branch: "fleet" });
         assert.strictEqual(one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts, config.gitKnownHosts);
     });
 

@@ -1,0 +1,62 @@
+// Host processes of the local cluster: each in its own process group with its
+// log in the cluster's folder, stopped with SIGTERM then SIGKILL, and killed
+// when the Node process exits without stopping them (no orphan daemons).
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+    for (const p of running) killGroup(p, "SIGKILL");
+});
+
+export interface LaunchOptions {
+    /** Working folder. */
+    dir: string;
+    /** The log file; defaults to DIR/<binary>.log. */
+    logFile?: string;
+    /** Extra environment on top of this process's. */
+    env?: NodeJS.ProcessEnv;
+}
+
+export function launch(bin: string, args: string[], opts: LaunchOptions): ChildProcess {
+    const logFile = opts.logFile ?? logPath(opts.dir, path.basename(bin));
+    const out = fs.openSync(logFile, "a");
+    // detached: its own process group, so stopProcess() reaches its children too.
+    const p = spawn(bin, args, { cwd: opts.dir, detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...opts.env } });
+    fs.closeSync(out);
+    running.add(p);
+    p.on("exit", () => running.delete(p));
+    return p;
+}
+
+export function logPath(dir: string, logName: string): string {
+    return path.join(dir, `${logName}.log`);
+}
+
+export function hasExited(p: ChildProcess): boolean {
+    return p.exitCode !== null || p.signalCode !== null;
+}
+
+/** The last lines of a log, for error messages. */
+export function logTail(file: string, lines = 20): string {
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").slice(-lines).join("\n") : "";
+}
+
+export function killGroup(p: ChildProcess, signal: NodeJS.Signals): void {
+    if (p.pid === undefined) return;
+    try {
+        process.kill(-p.pid, signal);
+    } catch {
+        // already gone
+    }
+}
+
+export async function stopProcess(p: ChildProcess, graceMs = 10_000): Promise<void> {
+    if (hasExited(p)) return;
+    const exited = new Promise<void>((resolve) => p.once("exit", () => resolve()));
+    killGroup(p, "SIGTERM");
+    const timer = setTimeout(() => killGroup(p, "SIGKILL"), graceMs);
+    await exited;
+    clearTimeout(timer);
+}
