@@ -25,10 +25,8 @@ export async function startFakeNodes(cluster: KubeCluster, kube: KubeClient): Pr
         [
             `--kubeconfig=${cluster.kubeconfig}`,
             `--config=${config}`,
-            "--manage-all-nodes=false",
             `--manage-nodes-with-annotation-selector=${managedBy.key}=${managedBy.value}`,
             "--node-ip=127.0.0.1",
-            "--server-address=",
         ],
         { dir: cluster.dir },
     );

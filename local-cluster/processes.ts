@@ -30,6 +30,11 @@ export function launch(bin: string, args: string[], opts: LaunchOptions): ChildP
     return p;
 }
 
+/** Process group ids of every host process this Node process started and that still runs. */
+export function runningProcessGroups(): number[] {
+    return [...running].flatMap((p) => (p.pid === undefined || hasExited(p) ? [] : [p.pid]));
+}
+
 export function logPath(dir: string, logName: string): string {
     return path.join(dir, `${logName}.log`);
 }

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import * as YAML from "yaml";
 import { launch, stopProcess } from "./processes";
 import { findBinary, freePort, waitFor } from "./util";
 
@@ -64,3 +65,18 @@ function canConnect(port: number): Promise<boolean> {
         socket.once("error", () => resolve(false));
     });
 }
+
+/** Every podinfo tag the fleet's overlays (and base) name: what the registry must hold. */
+export function fleetPodinfoTags(fleetDir: string): string[] {
+    const tags = new Set<string>();
+    const appsDir = path.join(fleetDir, "apps");
+    for (const env of fs.readdirSync(appsDir)) {
+        const file = path.join(appsDir, env, "kustomization.yaml");
+        if (!fs.existsSync(file)) continue;
+        for (const img of (YAML.parse(fs.readFileSync(file, "utf8"))?.images ?? []) as { newTag?: string }[]) if (img.newTag) tags.add(img.newTag);
+    }
+    const base = fs.readFileSync(path.join(appsDir, "base", "podinfo", "deployment.yaml"), "utf8");
+    for (const m of base.matchAll(/image: ghcr\.io\/stefanprodan\/podinfo:([\w.-]+)/g)) tags.add(m[1]);
+    return [...tags];
+}
+

@@ -25,6 +25,7 @@ stage "fleet tree (kustomize, flux, kyverno, strict server-side schemas)" npm ru
 stage "fleet tree breaks are caught" npm run --silent test:validate
 stage "day-2 commands and workflows against a local API server" npm run --silent test:ops
 stage "end to end: the real Pulumi engine" npm run --silent test:e2e
+stage "the live GitOps loop: real Flux, Kyverno and charts" npm run --silent test:live
 
 # mocha's "N passing" lines and validate's "N passed" line, summed.
 passed=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) passing.*/\1/p; s/^validate: ([0-9]+) passed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')

@@ -7,8 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { DeployKeyRegistrar, registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
 import { KubeClient, KubeObject, readyCondition } from "../../local-cluster/kube-client";
 import { LiveCluster, startLiveCluster } from "../../local-cluster/live-cluster";
+import { fleetPodinfoTags } from "../../local-cluster/registry";
 import { findBinary } from "../../local-cluster/util";
 import { E2eWorld, Environment } from "../e2e/fixture";
 import { repoRoot } from "../support/pulumi-cli";
@@ -17,23 +19,10 @@ export const podinfoRepository = "stefanprodan/podinfo";
 /** The tag the test moves staging to, pushed beside the overlays' own. */
 export const nextPodinfoTag = "6.9.3";
 
-/** Every podinfo tag the fleet's overlays (and base) name. */
-export function fleetPodinfoTags(fleetDir: string): string[] {
-    const tags = new Set<string>();
-    const appsDir = path.join(fleetDir, "apps");
-    for (const env of fs.readdirSync(appsDir)) {
-        const file = path.join(appsDir, env, "kustomization.yaml");
-        if (!fs.existsSync(file)) continue;
-        for (const img of (YAML.parse(fs.readFileSync(file, "utf8"))?.images ?? []) as { newTag?: string }[]) if (img.newTag) tags.add(img.newTag);
-    }
-    const base = fs.readFileSync(path.join(appsDir, "base", "podinfo", "deployment.yaml"), "utf8");
-    for (const m of base.matchAll(/image: ghcr\.io\/stefanprodan\/podinfo:([\w.-]+)/g)) tags.add(m[1]);
-    return [...tags];
-}
-
 export class LiveWorld extends E2eWorld {
     live!: LiveCluster;
     staging!: Environment;
+    private registrar?: DeployKeyRegistrar;
 
     async startLive(): Promise<void> {
         const tags = [...fleetPodinfoTags(path.join(repoRoot, "fleet")), nextPodinfoTag];
@@ -41,6 +30,7 @@ export class LiveWorld extends E2eWorld {
         await this.start(this.live.charts);
         this.setPodinfoImage("staging", undefined);
         this.staging = await this.addEnvironment("staging", this.live.cluster);
+        this.registrar = registerDeployKeys(this.git, this.live.kube);
     }
 
     get kube(): KubeClient {
@@ -103,6 +93,7 @@ export class LiveWorld extends E2eWorld {
     }
 
     async stopLive(): Promise<void> {
+        this.registrar?.stop();
         await this.stop();
         await this.live?.stop();
     }

@@ -6,8 +6,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { pulumiEnv } from "../../local-cluster/pulumi-env";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
+export { pulumiEnv };
 
 /** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
 const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"];
@@ -23,26 +25,6 @@ export class PulumiCliError extends Error {
     constructor(readonly args: string[], readonly result: RunResult) {
         super(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
     }
-}
-
-/** The environment the engine runs in: local backend, passphrase, nothing downloaded. */
-export function pulumiEnv(backendDir: string, passphrase: string): NodeJS.ProcessEnv {
-    const bin = [path.join(repoRoot, ".tools", "bin"), path.join(repoRoot, "node_modules", ".bin")];
-    return {
-        ...process.env,
-        PATH: [...bin, process.env.PATH ?? ""].join(path.delimiter),
-        // The plugins scripts/pulumi-plugins.sh installed, kept apart from ~/.pulumi.
-        PULUMI_HOME: process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),
-        PULUMI_BACKEND_URL: `file://${backendDir}`,
-        PULUMI_CONFIG_PASSPHRASE: passphrase,
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_SKIP_CONFIRMATIONS: "true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-        PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
-        NO_COLOR: "1",
-        CI: process.env.CI ?? "true",
-    };
 }
 
 /** A project copy plus a backend folder, both in one temp dir. */
