@@ -1,0 +1,128 @@
+// `npm run demo` as a user runs it: it reaches "ready", the commands it prints
+// work as printed, Flux's web UI (served by the real Flux Operator) shows the
+// apps Kustomization Ready in a real Chromium, and `npm run demo -- down`
+// leaves no process, port, folder or namespace behind.
+import { strict as assert } from "node:assert";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { demoPaths, demoPorts, isAlive } from "../../scripts/demo/state";
+import { repoRoot } from "../support/pulumi-cli";
+import { openFluxUi } from "./flux-ui";
+
+const minutes = (n: number) => n * 60_000;
+const paths = demoPaths(repoRoot);
+export const screenshotPath = path.join(repoRoot, "docs", "images", "flux-web-ui.png");
+
+describe("npm run demo: the main job on the embedded local default", function () {
+    this.timeout(minutes(15));
+    let demo: ChildProcess;
+    let output = "";
+    let readySeconds = 0;
+    const printed = (prefix: RegExp) => {
+        const line = output.split("\n").find((l) => prefix.test(l.trim()));
+        assert.ok(line, `the demo printed no line matching ${prefix}:\n${output.slice(-3000)}`);
+        return line.trim();
+    };
+    const shell = (command: string, cwd = repoRoot) => spawnSync("bash", ["-c", command], { cwd, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+
+    before(function () {
+        assert.ok(!fs.existsSync(paths.dir), `${paths.dir} exists: a demo is running on this checkout (npm run demo -- down)`);
+    });
+
+    after(async function () {
+        this.timeout(minutes(10));
+        if (demo && demo.exitCode === null) {
+            spawnSync("bash", [path.join(repoRoot, "scripts", "demo.sh"), "down"], { cwd: repoRoot, stdio: "inherit" });
+        }
+        if (readySeconds) console.log(`      npm run demo -> ready: ${readySeconds.toFixed(0)}s (tools cached)`);
+    });
+
+    it("refuses clearly, before starting anything, when a port it needs is taken", async () => {
+        const [ui] = demoPorts();
+        const blocker = net.createServer();
+        await new Promise<void>((resolve) => blocker.listen(ui.port, "127.0.0.1", resolve));
+        try {
+            const r = spawnSync("bash", [path.join(repoRoot, "scripts", "demo.sh")], { cwd: repoRoot, encoding: "utf8" });
+            assert.equal(r.status, 2, r.stdout + r.stderr);
+            assert.match(r.stderr, new RegExp(`port ${ui.port} \\(Flux web UI\\) is in use by another program`));
+            assert.ok(!fs.existsSync(paths.dir), "the refused demo left its state folder");
+        } finally {
+            await new Promise((r) => blocker.close(r));
+        }
+    });
+
+    it("reaches ready and prints the kubeconfig, three kubectl commands, the clone URL, the web UI and status", async function () {
+        this.timeout(minutes(12));
+        const started = Date.now();
+        demo = spawn("bash", [path.join(repoRoot, "scripts", "demo.sh")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+        await new Promise<void>((resolve, reject) => {
+            const onData = (d: Buffer) => {
+                output += d.toString();
+                if (/\[demo\] ready in \d+s/.test(output) && /Stop: /.test(output)) resolve();
+            };
+            demo.stdout!.on("data", onData);
+            demo.stderr!.on("data", onData);
+            demo.on("exit", (code) => reject(new Error(`npm run demo exited ${code} before ready:\n${output.slice(-4000)}`)));
+        });
+        readySeconds = (Date.now() - started) / 1000;
+        for (const re of [/^export KUBECONFIG=/, /^kubectl get kustomizations/, /^kubectl -n podinfo get deployment podinfo/, /^kubectl get clusterpolicies/, /git clone ssh:\/\//, /^Flux web UI: +http:\/\/127\.0\.0\.1:\d+/, /^Status: +npm run status -- local$/]) {
+            printed(re);
+        }
+    });
+
+    it("the commands it prints work as printed", () => {
+        const kubeconfig = printed(/^export KUBECONFIG=/);
+        const ks = shell(`${kubeconfig}\n${printed(/^kubectl get kustomizations/)}`);
+        assert.equal(ks.status, 0, ks.stderr);
+        assert.match(ks.stdout, /^apps\s.*True/m);
+        const image = shell(`${kubeconfig}\n${printed(/^kubectl -n podinfo get deployment podinfo/)}`);
+        assert.equal(image.status, 0, image.stderr);
+        assert.match(image.stdout.trim(), /^127\.0\.0\.1:5001\/stefanprodan\/podinfo.*@sha256:[0-9a-f]{64}$/);
+        const policies = shell(`${kubeconfig}\n${printed(/^kubectl get clusterpolicies/)}`);
+        assert.equal(policies.status, 0, policies.stderr);
+        assert.match(policies.stdout, /resolve-image-digest/);
+
+        const work = fs.mkdtempSync(path.join(os.tmpdir(), "demo-clone-"));
+        try {
+            const clone = shell(printed(/git clone ssh:\/\//), work);
+            assert.equal(clone.status, 0, clone.stderr);
+            assert.ok(fs.existsSync(path.join(work, "fleet", "clusters", "local", "apps.yaml")), "the clone lacks clusters/local");
+        } finally {
+            fs.rmSync(work, { recursive: true, force: true });
+        }
+        const status = shell(printed(/^Status: +npm run status/).replace(/^Status: +/, ""));
+        assert.equal(status.status, 0, status.stdout + status.stderr);
+    });
+
+    it("Flux's web UI, in Chromium, shows the environment's FluxInstance and the apps Kustomization Ready", async function () {
+        this.timeout(minutes(3));
+        const url = printed(/^Flux web UI:/).replace(/^Flux web UI: +/, "");
+        const seen = await openFluxUi(url, screenshotPath);
+        assert.match(seen.instanceText, /flux/i, "the UI does not show the FluxInstance");
+        assert.ok(seen.appsReady, `the UI does not show the apps Kustomization as Ready:\n${seen.appsText}`);
+    });
+
+    it("npm run demo -- down runs pulumi destroy and leaves no process, port, folder or namespace", async function () {
+        this.timeout(minutes(10));
+        const pgids = fs.readFileSync(paths.pgids, "utf8").split("\n").filter(Boolean).map(Number);
+        const folders = fs.readFileSync(paths.folders, "utf8").split("\n").filter(Boolean);
+        const down = spawnSync("bash", [path.join(repoRoot, "scripts", "demo.sh"), "down"], { cwd: repoRoot, encoding: "utf8" });
+        assert.equal(down.status, 0, down.stdout + down.stderr);
+        await new Promise<void>((resolve) => (demo.exitCode !== null ? resolve() : demo.once("exit", () => resolve())));
+        assert.equal(demo.exitCode, 0, output.slice(-3000));
+        assert.match(output, /pulumi destroy left no namespace of the program/);
+        for (const pgid of pgids) assert.ok(!isAlive(pgid), `process ${pgid} is still running`);
+        for (const folder of folders) assert.ok(!fs.existsSync(folder), `${folder} is left`);
+        assert.ok(!fs.existsSync(paths.dir) && !fs.existsSync(paths.stackConfig), ".demo/ or Pulumi.local.yaml is left");
+        for (const p of demoPorts()) {
+            const free = await new Promise<boolean>((resolve) => {
+                const s = net.createServer().once("error", () => resolve(false));
+                s.listen(p.port, "127.0.0.1", () => s.close(() => resolve(true)));
+            });
+            assert.ok(free, `port ${p.port} (${p.what}) is still taken`);
+        }
+    });
+});
