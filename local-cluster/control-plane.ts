@@ -11,7 +11,7 @@
 //
 // Binaries: kube-apiserver and kube-controller-manager from .tools/bin
 // (`npm run tools -- kube-apiserver kube-controller-manager`), else PATH;
-// etcd from PATH (scripts/install-system-deps.sh installs Debian's etcd-server).
+// etcd v3.6 from .tools/bin (`npm run tools -- etcd`).
 // Set KUBE_CLUSTER_KEEP=1 to keep the temp dir (logs, certs) after stop().
 import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -43,8 +43,9 @@ export interface KubeCluster {
   stop(): Promise<void>;
 }
 
-/** What the live cluster adds: the workload controllers that turn Deployments and Jobs into pods. */
-export const WORKLOAD_CONTROLLERS = ["deployment-controller", "replicaset-controller", "job-controller"];
+/** What the live cluster adds: the controllers that turn Deployments and Jobs into pods, and the one that
+ *  lifts a new node's not-ready taint once it reports Ready. */
+export const WORKLOAD_CONTROLLERS = ["deployment-controller", "replicaset-controller", "job-controller", "node-lifecycle-controller"];
 
 export const DEFAULT_CONTROLLERS = [
   "namespace-controller",

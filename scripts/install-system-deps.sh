@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages the local test environment needs (idempotent:
 # packages already installed are skipped, and apt runs only if one is missing).
-#   etcd-server: the API server's storage for the local Kubernetes API server.
+#   (etcd is built from Go modules by scripts/tools/etcd.sh: Debian's 3.4 is too old for kube-apiserver 1.36.)
 #   chromium: the browser the demo test drives (puppeteer-core) to check Flux's web UI.
 #   openssh-server, git: the local Git server over SSH that the e2e test starts
 #   (its own sshd on a high port with its own config; never the system service).
 set -euo pipefail
-packages=(etcd-server openssh-server openssh-client git chromium)
+packages=(openssh-server openssh-client git chromium)
 
 missing=()
 for p in "${packages[@]}"; do
