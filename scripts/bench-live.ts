@@ -25,7 +25,7 @@ async function main(): Promise<void> {
             const converged = await eventually("converged", 300, async () => {
                 const s = await loopState(world.kube);
                 const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
-                return s.converged && image?.endsWith(`@${world.digest("6.9.2")}`) ? true : undefined;
+                return s.converged && image?.endsWith(`@${world.digest("staging", "6.9.2")}`) ? true : undefined;
             });
             rows.converge.push(converged.seconds);
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
             await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
             const followed = await eventually("new digest live", 300, async () => {
                 const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
-                return image?.endsWith(`@${world.digest(nextPodinfoTag)}`) ? true : undefined;
+                return image?.endsWith(`@${world.digest("staging", nextPodinfoTag)}`) ? true : undefined;
             });
             rows["tag change"].push(followed.seconds);
 
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
             console.log(`  ${labels[key].padEnd(44)} ${median(values).toFixed(1).padStart(6)} s   (${values.map((v) => v.toFixed(1)).join(", ")})`);
         }
     } finally {
-        await world.stopLive();
+        await world.stop();
     }
 }
 

@@ -1,7 +1,9 @@
 // The real Pulumi engine runs the real program (ssh Git provider) against
-// local servers: preview, up, a no-op up, refresh, a one-file change, secrets
-// in state, a settings error, a second environment sharing the fleet
-// repository, and destroy. The steps share state and run in order.
+// local servers, one live local cluster per environment (real charts, Flux
+// and Kyverno; simulated nodes): preview, up, a no-op up, refresh, a one-file
+// change, secrets in state, a settings error, a second environment sharing the
+// fleet repository, and destroy. The steps share state and run in order.
+// (test/live covers what Flux and Kyverno then do.)
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,7 +15,8 @@ import { E2eWorld, Environment, seedFiles } from "./fixture";
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");
 const programNamespaces = ["flux-system", "kyverno", "cert-manager"];
-const chartCrds = ["fluxinstances.fluxcd.controlplane.io", "clusterpolicies.kyverno.io", "certificates.cert-manager.io"];
+const chartCrds = ["fluxinstances.fluxcd.controlplane.io", "gitrepositories.source.toolkit.fluxcd.io", "clusterpolicies.kyverno.io", "certificates.cert-manager.io"];
+const kyvernoAdmission = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 
 describe("the real Pulumi engine against local servers", function () {
     this.timeout(minutes(10));
@@ -78,17 +81,17 @@ describe("the real Pulumi engine against local servers", function () {
         assert.equal(secret["identity.pub"]?.trim(), String(out.deployKeyPublic).trim());
         assert.equal(secret.known_hosts?.trim(), world.git.knownHosts);
 
-        const instance = await staging.kube.get<KubeObject>("/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux");
-        const sync = (instance?.spec?.sync ?? {}) as Record<string, string>;
-        assert.equal(sync.url, world.repoUrl);
-        assert.equal(sync.path, "clusters/staging");
-        assert.equal(sync.pullSecret, "flux-system");
-        const kyverno = await staging.kube.configMap("kyverno", "kyverno-test-chart");
-        assert.equal(kyverno?.data?.admissionReplicas, "1", "staging's Kyverno replicas did not reach the chart");
+        const source = await staging.kube.get<KubeObject>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system");
+        assert.equal(source?.spec?.url, world.repoUrl);
+        assert.deepEqual(source?.spec?.secretRef, { name: "flux-system" });
+        const sync = await staging.kube.get<KubeObject>("/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system");
+        assert.equal(sync?.spec?.path, "./clusters/staging");
+        const kyverno = await staging.kube.get<KubeObject>(kyvernoAdmission);
+        assert.equal(kyverno?.spec?.replicas, 1, "staging's Kyverno replicas did not reach the chart");
         assert.ok(await staging.kube.crd("certificates.cert-manager.io"), "cert-manager's CRDs were not installed");
-        assert.ok(await staging.kube.configMap("cert-manager", "cert-manager-test-chart"), "cert-manager chart not installed");
+        assert.ok(await staging.kube.get("/apis/apps/v1/namespaces/cert-manager/deployments/cert-manager"), "cert-manager chart not installed");
         for (const tgz of ["flux-operator", "kyverno", "cert-manager"]) {
-            assert.ok(world.helm.requests.some((r) => r.startsWith(`/${tgz}-`)), `chart ${tgz} was not fetched from the mirror`);
+            assert.ok(staging.live.charts.requests.some((r) => r.startsWith(`/${tgz}-`)), `chart ${tgz} was not fetched from the mirror`);
         }
 
         // Exactly one new commit, holding the whole tree plus the seed files.
@@ -187,8 +190,8 @@ describe("the real Pulumi engine against local servers", function () {
         assert.ok(added.length > 0 && added.every(own), `production's commit touched shared or foreign paths: ${added.join(", ")}`);
         const productionTree = Object.keys(renderFleetTree(fleetDir(), "production"));
         for (const p of productionTree) assert.ok(world.repoFiles().includes(p), `${p} missing after production's up`);
-        const kyverno = await production.kube.configMap("kyverno", "kyverno-test-chart");
-        assert.equal(kyverno?.data?.admissionReplicas, "3", "production's HA Kyverno replicas did not reach the chart");
+        const kyverno = await production.kube.get<KubeObject>(kyvernoAdmission);
+        assert.equal(kyverno?.spec?.replicas, 3, "production's HA Kyverno replicas did not reach the chart");
         const prodOut = await outputs("production");
         world.git.authorize(String(prodOut.deployKeyPublic), "read");
 
@@ -212,12 +215,12 @@ describe("the real Pulumi engine against local servers", function () {
     });
 });
 
-/** No program namespace (not even Terminating), chart CRD, or Helm release record remains. */
+/** No namespace of the program or of podinfo (not even Terminating), chart CRD, Helm release record or webhook remains. */
 async function assertClean(env: Environment): Promise<void> {
     const deadline = Date.now() + 90_000;
     for (;;) {
         const namespaces = await env.kube.list("/api/v1/namespaces");
-        const left = namespaces.filter((n) => programNamespaces.includes(n.metadata.name)).map((n) => `${n.metadata.name} (${n.status?.phase})`);
+        const left = namespaces.filter((n) => [...programNamespaces, "podinfo"].includes(n.metadata.name)).map((n) => `${n.metadata.name} (${n.status?.phase})`);
         if (left.length === 0) break;
         if (Date.now() > deadline) assert.fail(`${env.stack}: namespaces left after destroy: ${left.join(", ")}`);
         await new Promise((r) => setTimeout(r, 1000));
@@ -227,4 +230,8 @@ async function assertClean(env: Environment): Promise<void> {
     for (const crd of chartCrds) assert.equal(await env.kube.crd(crd), undefined, `${env.stack}: CRD ${crd} left`);
     const releases = (await env.kube.list("/api/v1/secrets?labelSelector=owner%3Dhelm")).map((s) => s.metadata.name);
     assert.deepEqual(releases, [], `${env.stack}: Helm release records left`);
+    for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
+        const left = (await env.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map((w) => w.metadata.name);
+        assert.deepEqual(left, [], `${env.stack}: ${kind} left`);
+    }
 }

@@ -1,15 +1,24 @@
-// The local world the e2e test runs the program against: a Git server over SSH
-// holding the fleet repository, a Helm chart repository, one Kubernetes control
-// plane per environment (started on demand), and a Pulumi workspace (a copy of
-// this project on a local file backend).
+// The local world the end-to-end tests run the program against: a Git server
+// over SSH holding the fleet repository, one live local cluster per environment
+// (started on demand: real Flux Operator, Flux controllers, Kyverno and charts
+// from its own mirror, simulated nodes, a registry), and a Pulumi workspace (a
+// copy of this project on a local file backend) whose overlays take podinfo
+// from each environment's registry.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as YAML from "yaml";
+import { DeployKeyRegistrar, registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
+import { KubeClient } from "../../local-cluster/kube-client";
+import { LiveCluster, startLiveCluster } from "../../local-cluster/live-cluster";
+import { fleetPodinfoTags } from "../../local-cluster/registry";
 import { startGitSshServer, GitSshServer, SshKeyPair } from "../support/git-ssh-server";
-import { startHelmRepo, HelmRepo } from "../support/helm-repo";
 import { KubeApi } from "../support/kube-api";
-import { startKubeCluster, KubeCluster } from "../support/kube-cluster";
+import type { KubeCluster } from "../support/kube-cluster";
 import { PulumiWorkspace, repoRoot } from "../support/pulumi-cli";
-import { testCharts } from "../support/test-charts";
+
+export const podinfoRepository = "stefanprodan/podinfo";
+/** A tag no overlay uses, which the tests move an environment to. */
+export const nextPodinfoTag = "6.9.3";
 
 export const repoName = "fleet";
 /** Files on the server's branch before the program first pushes, which it must leave alone. */
@@ -17,21 +26,22 @@ export const seedFiles = { "README.md": "# fleet\n", "notes/unmanaged.txt": "not
 
 export interface Environment {
     stack: string;
+    live: LiveCluster;
     cluster: KubeCluster;
     kube: KubeApi;
+    client: KubeClient;
+    registrar: DeployKeyRegistrar;
 }
 
 export class E2eWorld {
     git!: GitSshServer;
     writeKey!: SshKeyPair;
     repoUrl!: string;
-    helm!: HelmRepo;
-    private ownsHelm = false;
     pulumi!: PulumiWorkspace;
     readonly envs = new Map<string, Environment>();
 
-    /** Starts the Git server and the workspace; the chart repository is `charts`, else one of small test charts. */
-    async start(charts?: HelmRepo): Promise<void> {
+    /** Starts the Git server (with a seeded fleet repository) and the workspace. */
+    async start(): Promise<void> {
         const pulumiBin = path.join(repoRoot, ".tools", "bin", "pulumi");
         if (!fs.existsSync(pulumiBin)) {
             throw new Error("the Pulumi CLI is not built: run `npm run tools` then `bash scripts/pulumi-plugins.sh`");
@@ -41,8 +51,6 @@ export class E2eWorld {
         this.writeKey = this.git.newKey("pulumi-push");
         this.git.authorize(this.writeKey.publicKey, "write");
         this.seedRepository();
-        this.helm = charts ?? (await startHelmRepo(testCharts()));
-        this.ownsHelm = charts === undefined;
         this.pulumi = new PulumiWorkspace();
     }
 
@@ -61,27 +69,61 @@ export class E2eWorld {
         fs.rmSync(work, { recursive: true, force: true });
     }
 
-    /** Creates the stack with settings for this world, on `cluster` or a control plane of its own. */
-    async addEnvironment(stack: string, existing?: KubeCluster): Promise<Environment> {
-        const cluster = existing ?? (await startKubeCluster({ name: stack }));
-        const env = { stack, cluster, kube: new KubeApi(cluster) };
+    /**
+     * Starts a live cluster for `stack` (its registry holding every podinfo tag
+     * the fleet names, and nextPodinfoTag), points the stack's overlay at that
+     * registry, registers Flux's deploy key on the Git server once the program
+     * creates it (as an admin would with deployKeyPublic), and creates the stack.
+     */
+    async addEnvironment(stack: string): Promise<Environment> {
+        const tags = [...fleetPodinfoTags(path.join(repoRoot, "fleet")), nextPodinfoTag];
+        const live = await startLiveCluster({ name: stack, images: tags.map((tag) => ({ repository: podinfoRepository, tag })) });
+        const env: Environment = {
+            stack,
+            live,
+            cluster: live.cluster,
+            kube: new KubeApi(live.cluster),
+            client: live.kube,
+            registrar: registerDeployKeys(this.git, live.kube),
+        };
         this.envs.set(stack, env);
+        this.setPodinfoImage(stack, undefined);
         await this.pulumi.initStack(stack);
-        await this.pulumi.setConfig(stack, this.settings(cluster), { gitWriteKey: this.writeKey.privateKey });
+        await this.pulumi.setConfig(stack, this.settings(env), { gitWriteKey: this.writeKey.privateKey });
         return env;
     }
 
-    settings(cluster: KubeCluster): Record<string, string> {
+    settings(env: Environment): Record<string, string> {
         return {
             gitProvider: "ssh",
             gitUrl: this.repoUrl,
             gitKnownHosts: this.git.knownHosts,
-            kubeconfig: cluster.kubeconfig,
-            kubeContext: cluster.context,
-            fluxOperatorChartRepo: this.helm.url,
-            kyvernoChartRepo: this.helm.url,
-            certManagerChartRepo: this.helm.url,
+            kubeconfig: env.cluster.kubeconfig,
+            kubeContext: env.cluster.context,
+            fluxOperatorChartRepo: env.live.charts.url,
+            kyvernoChartRepo: env.live.charts.url,
+            certManagerChartRepo: env.live.charts.url,
         };
+    }
+
+    /** The project copy's overlay of `stack`: podinfo from that environment's registry, at `tag` (or the committed tag). */
+    setPodinfoImage(stack: string, tag: string | undefined): void {
+        const env = this.envs.get(stack);
+        if (!env) throw new Error(`no environment ${stack}`);
+        const file = path.join(this.pulumi.projectDir, "fleet", "apps", stack, "kustomization.yaml");
+        const k = YAML.parse(fs.readFileSync(file, "utf8"));
+        const image = ((k.images ?? []) as { name: string; newName?: string; newTag?: string }[]).find((i) => i.name === "ghcr.io/stefanprodan/podinfo");
+        if (!image) throw new Error(`${file} names no podinfo image`);
+        image.newName = `${env.live.registry.host}/${podinfoRepository}`;
+        if (tag) image.newTag = tag;
+        fs.writeFileSync(file, YAML.stringify(k));
+    }
+
+    /** The digest the environment's registry serves for podinfo:TAG. */
+    digest(stack: string, tag: string): string {
+        const d = this.envs.get(stack)?.live.digests[`${podinfoRepository}:${tag}`];
+        if (!d) throw new Error(`no podinfo:${tag} image in ${stack}'s registry`);
+        return d;
     }
 
     /** git on the server's bare fleet repository. */
@@ -104,8 +146,8 @@ export class E2eWorld {
     }
 
     async stop(): Promise<void> {
-        const stops: Promise<unknown>[] = [...this.envs.values()].map((e) => e.cluster.stop());
-        if (this.helm && this.ownsHelm) stops.push(this.helm.stop());
+        for (const e of this.envs.values()) e.registrar.stop();
+        const stops: Promise<unknown>[] = [...this.envs.values()].map((e) => e.live.stop());
         if (this.git) stops.push(this.git.stop());
         await Promise.allSettled(stops);
         this.pulumi?.remove();

@@ -31,7 +31,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     const up = () => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
     const fleetCommit = async () => String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value.fleetCommit);
     const status = () => {
-        const { kubeconfig, context } = world.live.cluster;
+        const { kubeconfig, context } = world.staging.cluster;
         return spawnSync("bash", [path.join(repoRoot, "scripts", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
             cwd: repoRoot,
             encoding: "utf8",
@@ -57,8 +57,8 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         this.timeout(minutes(3));
         console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
         for (const entry of world.pulumi?.log ?? []) console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
-        if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.live?.cluster.dir}`);
-        await world.stopLive();
+        if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.staging?.cluster.dir}`);
+        await world.stop();
     });
 
     it("1. pulumi up returns only once the FluxInstance is Ready and Flux has fetched the fleet commit", async function () {
@@ -101,8 +101,8 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             assert.deepEqual(sc.capabilities?.drop, ["ALL"], `${c.name}: ${JSON.stringify(sc)}`);
             assert.equal(sc.runAsNonRoot, true, `${c.name}: ${JSON.stringify(sc)}`);
             assert.equal(sc.readOnlyRootFilesystem, true, `${c.name}: ${JSON.stringify(sc)}`);
-            assert.ok(String(c.image).endsWith(`@${world.digest("6.9.2")}`), `${c.name} image ${c.image} is not pinned to podinfo 6.9.2's digest ${world.digest("6.9.2")}`);
-            assert.ok(String(c.image).startsWith(`${world.live.registry.host}/stefanprodan/podinfo`), c.image);
+            assert.ok(String(c.image).endsWith(`@${world.digest("staging", "6.9.2")}`), `${c.name} image ${c.image} is not pinned to podinfo 6.9.2's digest ${world.digest("staging", "6.9.2")}`);
+            assert.ok(String(c.image).startsWith(`${world.staging.live.registry.host}/stefanprodan/podinfo`), c.image);
         }
         const inGit = world.repo(["show", "main:apps/base/podinfo/deployment.yaml"]);
         assert.doesNotMatch(inGit, /securityContext:/, "the fleet repository's Deployment has a securityContext");
@@ -139,7 +139,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         const followed = await eventually(
             `podinfo running ${nextPodinfoTag}'s digest`,
             CONVERGE_SECONDS,
-            async () => ((await liveImage())?.endsWith(`@${world.digest(nextPodinfoTag)}`) ? true : undefined),
+            async () => ((await liveImage())?.endsWith(`@${world.digest("staging", nextPodinfoTag)}`) ? true : undefined),
             describeLoop,
         );
         timed("tag-change up returned -> new digest live", followed.seconds);
@@ -198,7 +198,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         }
         const deployments = (await world.kube.list("/apis/apps/v1/deployments")).map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
         assert.deepEqual(deployments, [], "Deployments left after destroy");
-        assert.deepEqual(world.live.supervisor.status().filter((s) => s.pid !== undefined).map((s) => s.deployment), [], "host controllers still running");
+        assert.deepEqual(world.staging.live.supervisor.status().filter((s) => s.pid !== undefined).map((s) => s.deployment), [], "host controllers still running");
         const files = world.repoFiles();
         assert.ok(files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")), "the shared tree left the repository");
         assert.ok(!files.some((p) => p.startsWith("clusters/staging/") || p.startsWith("apps/staging/")), "staging's own paths remain");
