@@ -65,6 +65,7 @@ export const hostControllers: HostController[] = [
         binary: "source-controller",
         hostFlags: async (ctx) => {
             const storage = await loopback(ctx);
+            fs.mkdirSync(path.join(ctx.dir, "storage"), { recursive: true });
             return {
                 ...(await fluxRuntimeFlags(ctx)),
                 "--storage-path": path.join(ctx.dir, "storage"),
