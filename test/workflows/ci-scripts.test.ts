@@ -119,7 +119,7 @@ describe("scripts/ci (what the workflow jobs run)", function () {
       try {
         kubectlDir = path.dirname(findBinary("kubectl"));
       } catch (e) {
-        throw new Error(`${(e as Error).message}: this test runs kubectl config on a file, as the runner does`);
+        throw new Error(`${(e as Error).message}: this test runs kubectl config on a file, as the runner does`, { cause: e });
       }
     });
 

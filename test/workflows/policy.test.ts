@@ -226,7 +226,7 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
         }
         assert.ok(secretInputs.size > 0 || !/secrets\./.test(workflows.map((w) => w.text).join("\n")), `${a.file}: no caller passes it a secret?`);
         for (const s of (a.doc.runs?.steps ?? []) as Doc[]) {
-          const { env: _env, ...rest } = s;
+          const rest = { ...s, env: undefined };
           for (const k of secretInputs) {
             if (JSON.stringify(rest).includes(`inputs.${k}`)) problems.push(`${a.file} step ${s.name ?? s.uses}: secret input ${k} outside the step's env`);
           }
