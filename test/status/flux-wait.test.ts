@@ -175,7 +175,7 @@ describe("flux-wait (real API server)", function () {
       creates: { apps: [late] },
     });
     try {
-      const r = await fluxWait(flags);
+      const r = await fluxWait([...flags, "--timeout=60"]);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`Kustomization flux-system/podinfo: Ready, revision ${newRevision}`));
       assert.ok(flux.handled.includes("Kustomization/podinfo"));
