@@ -55,21 +55,18 @@ describe("workflow lint (actionlint)", function () {
     assert.match(r.out, /specifying action "actions\/checkout" in invalid format/);
   });
 
-  it("fails when a copy of our preview workflow calls pulumi-stack.yml with a misspelled input", () => {
+  it("fails when a copy of our preview workflow gives the project's pulumi-stack action a misspelled input", () => {
     const project = path.join(tmp, "project");
-    const wf = path.join(project, ".github", "workflows");
-    fs.mkdirSync(wf, { recursive: true });
-    // actionlint resolves ./.github/workflows/... calls from the repository root.
+    // actionlint resolves ./.github/... actions and workflows from the repository root.
     assert.equal(run("git", ["init", "-q", project]).status, 0);
-    for (const f of fs.readdirSync(path.join(root, ".github", "workflows"))) {
-      fs.copyFileSync(path.join(root, ".github", "workflows", f), path.join(wf, f));
-    }
-    const preview = path.join(wf, "preview.yml");
+    fs.cpSync(path.join(root, ".github"), path.join(project, ".github"), { recursive: true });
+    const preview = path.join(project, ".github", "workflows", "preview.yml");
     const text = fs.readFileSync(preview, "utf8");
     assert.ok(text.includes("command: preview"));
     fs.writeFileSync(preview, text.replace("command: preview", "comand: preview"));
     const r = run(path.join(root, ".tools", "bin", "actionlint"), ["-shellcheck=", "-pyflakes="], project);
     assert.notEqual(r.status, 0, r.out);
-    assert.match(r.out, /input "comand" is not defined in "\.\/\.github\/workflows\/pulumi-stack\.yml"/);
+    assert.match(r.out, /input "comand" is not defined in action "pulumi-stack" defined at "\.\/\.github\/actions\/pulumi-stack"/);
+    assert.match(r.out, /missing input "command" which is required by action "pulumi-stack"/);
   });
 });
