@@ -20,8 +20,14 @@ export class CertManager extends pulumi.ComponentResource {
         this.manager = new certmanager.CertManager(
             name,
             {
-                installCRDs: true,
-                helmOptions: { name: "cert-manager", namespace: ns.metadata.name, ...helmChart("cert-manager", args.chart) },
+                helmOptions: {
+                    name: "cert-manager",
+                    namespace: ns.metadata.name,
+                    ...helmChart("cert-manager", args.chart),
+                    // Its CRDs come and go with the release: the chart keeps them on uninstall by
+                    // default, which would leave them behind a destroy.
+                    values: { crds: { enabled: true, keep: false } },
+                },
             },
             { parent: this },
         );

@@ -34,6 +34,8 @@ interface HostController {
     binary: string;
     /** Flags to set (a value) or drop (undefined) whatever the container says. */
     hostFlags(ctx: HostContext): Promise<Record<string, string | undefined>>;
+    /** Once the Deployment is deleted or scaled to zero and the process stopped. */
+    afterRemoval?(kube: KubeClient): Promise<void>;
 }
 
 const loopback = async (ctx: HostContext) => `127.0.0.1:${await ctx.port()}`;
@@ -95,6 +97,15 @@ export const hostControllers: HostController[] = [
                 "--metricsPort": String(await ctx.port()),
                 "--profilePort": String(await ctx.port()),
             };
+        },
+        // What the chart's pre-delete hook Job does in a real cluster (here its pod
+        // only completes): remove the webhook configurations Kyverno registered, so
+        // the API server stops calling an admission controller that is gone.
+        afterRemoval: async (kube) => {
+            const selector = encodeURIComponent("webhook.kyverno.io/managed-by=kyverno");
+            for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
+                await kube.request("DELETE", `/apis/admissionregistration.k8s.io/v1/${kind}?labelSelector=${selector}`);
+            }
         },
     },
 ];
@@ -168,7 +179,10 @@ export class HostControllerSupervisor {
                 const wanted = deploy && !deploy.metadata.deletionTimestamp && (deploy.spec?.replicas ?? 1) > 0;
                 const current = this.running.get(id);
                 if (!wanted) {
-                    if (current) await this.stopOne(id);
+                    if (current) {
+                        await this.stopOne(id);
+                        await c.afterRemoval?.(this.kube).catch((err: Error) => this.note(`${id}: cleanup after removal failed: ${err.message}`));
+                    }
                     continue;
                 }
                 const container = mainContainer(deploy);

@@ -21,7 +21,8 @@ for (const stack of ["staging", "production"]) {
             assert.ok(charts.includes("kyverno@3.9.1 -> kyverno"), charts.join("; "));
             assert.ok(charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"), charts.join("; "));
             const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
-            assert.strictEqual(certManager.inputs.installCRDs, true);
+            // CRDs installed with the release and removed with it (the chart keeps them by default).
+            assert.deepStrictEqual(certManager.inputs.helmOptions.values.crds, { enabled: true, keep: false });
             assert.strictEqual(certManager.inputs.helmOptions.version, "v1.21.2");
             assert.strictEqual(certManager.inputs.helmOptions.namespace, "cert-manager");
         });
@@ -49,6 +50,9 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(sync.inputs.spec.prune, true);
             assert.strictEqual(sync.inputs.spec.deletionPolicy, "WaitForTermination");
             assert.strictEqual(instance.inputs.spec.distribution.version, "2.9.5");
+            const patches = instance.inputs.spec.kustomize.patches as { target: { name: string }; patch: string }[];
+            const requeue = patches.find((p) => p.target.name === "kustomize-controller");
+            assert.match(requeue?.patch ?? "", /--requeue-dependency=5s/, "a Kustomization waiting on another would wait Flux's default 30 s");
             const secret = one(registered, "kubernetes:core/v1:Secret");
             assert.strictEqual(secret.inputs.metadata.name, "flux-system");
             assert.strictEqual(secret.inputs.metadata.namespace, "flux-system");
