@@ -7,7 +7,7 @@ import { helmChart } from "./helm-source";
 
 export interface KyvernoArgs {
     chart: ChartSource;
-    /** Admission controller replicas: 1 for a test cluster, 3 or more for HA. */
+    /** Admission controller replicas: 1 without HA, 3 or more for HA (Kyverno supports no HA with 2; settings reject it). */
     replicas: number;
 }
 

@@ -195,7 +195,10 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
     const kyvernoReplicas = Number(replicasRaw);
     if (!/^\d+$/.test(replicasRaw) || kyvernoReplicas < 1 || kyvernoReplicas > 15) {
-        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (3 or more for HA)`, String(replicasDefault));
+        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (1 without HA, 3 or more for HA)`, String(replicasDefault));
+    } else if (kyvernoReplicas === 2) {
+        // Kyverno supports no fewer than three admission controller replicas for HA.
+        problem("kyvernoReplicas", "is 2, which Kyverno does not support: use 1 without HA, or 3 or more for HA", "3");
     }
 
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);

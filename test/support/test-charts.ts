@@ -84,10 +84,12 @@ export function testCharts(versions = {
             name: "cert-manager",
             version: versions.certManager,
             files: {
+                // Only the current key installs the CRDs here (the real chart still honours the deprecated
+                // installCRDs), so the e2e's CRD check proves the program sets crds.enabled.
                 "values.yaml": "installCRDs: false\ncrds: { enabled: false }\n",
-                "templates/crds.yaml": `{{- if or .Values.installCRDs .Values.crds.enabled }}\n${crd("cert-manager.io", "Certificate", "certificates", "Namespaced")}{{- end }}\n`,
+                "templates/crds.yaml": `{{- if .Values.crds.enabled }}\n${crd("cert-manager.io", "Certificate", "certificates", "Namespaced")}{{- end }}\n`,
                 "templates/serviceaccount.yaml": serviceAccount("cert-manager"),
-                "templates/configmap.yaml": valuesConfigMap("cert-manager", { installCRDs: ".Values.installCRDs" }),
+                "templates/configmap.yaml": valuesConfigMap("cert-manager", { crdsEnabled: ".Values.crds.enabled", installCRDs: ".Values.installCRDs" }),
             },
         },
     ];

@@ -21,9 +21,20 @@ for (const stack of ["staging", "production"]) {
             assert.ok(charts.includes("kyverno@3.9.1 -> kyverno"), charts.join("; "));
             assert.ok(charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"), charts.join("; "));
             const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
-            assert.strictEqual(certManager.inputs.installCRDs, true);
+            // crds.enabled is the chart's key; installCRDs is deprecated.
+            assert.deepStrictEqual(certManager.inputs.helmOptions.values, { crds: { enabled: true } });
+            assert.strictEqual(certManager.inputs.installCRDs, undefined);
             assert.strictEqual(certManager.inputs.helmOptions.version, "v1.21.2");
             assert.strictEqual(certManager.inputs.helmOptions.namespace, "cert-manager");
+        });
+
+        it("hands the cert-manager component this stack's cluster by name, not through the engine's inheritance", () => {
+            const cluster = one(registered, "pulumi:providers:kubernetes");
+            const ref = new RegExp(`[:$]pulumi:providers:kubernetes::${cluster.name}::${cluster.name}-id$`);
+            const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
+            assert.match(certManager.providers.kubernetes ?? "(no kubernetes provider)", ref);
+            const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "cert-manager");
+            assert.match(ns?.provider ?? "(no provider)", ref);
         });
 
         it("labels Kyverno's namespace as the SRE tenant and sizes its admission controller for the environment", () => {
