@@ -42,6 +42,16 @@ for (const stack of ["staging", "production"]) {
             assert.deepStrictEqual(ns?.inputs.metadata.labels, { "toolkit.fluxcd.io/tenant": "sre-team" });
             const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
             assert.strictEqual(kyverno.inputs.values.admissionController.replicas, stack === "production" ? 3 : 1);
+            // Leader-elected controllers: one replica, or a standby beside it when the admission controller is HA.
+            const standby = stack === "production" ? 2 : 1;
+            for (const c of ["backgroundController", "cleanupController", "reportsController"]) assert.strictEqual(kyverno.inputs.values[c].replicas, standby, c);
+            assert.strictEqual(kyverno.inputs.values.existingImagePullSecrets, undefined);
+        });
+
+        it("gives Kyverno's admission controller the registry Secrets the stack names, for its digest lookups", async () => {
+            const { registered: withSecrets } = await preview(stack, githubConfig({ kyvernoRegistrySecrets: "ghcr-pull,harbor-pull" }));
+            const kyverno = byType(withSecrets, release).find((r) => r.inputs.chart === "kyverno")!;
+            assert.deepStrictEqual(kyverno.inputs.values.existingImagePullSecrets, ["ghcr-pull", "harbor-pull"]);
         });
 
         it("syncs clusters/<env> from the fleet repository over SSH with the deploy key secret", () => {

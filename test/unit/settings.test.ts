@@ -106,6 +106,13 @@ describe("stack settings", () => {
         assert.strictEqual(loadSettings("staging", source({ ...github, kyvernoReplicas: "1" }, [], token)).kyvernoReplicas, 1);
     });
 
+    it("read Kyverno's registry Secrets as a comma-separated list of Secret names, none by default", () => {
+        assert.deepStrictEqual(loadSettings("staging", source(github, [], token)).kyvernoRegistrySecrets, []);
+        const s = loadSettings("staging", source({ ...github, kyvernoRegistrySecrets: "ghcr-pull, harbor.pull" }, [], token));
+        assert.deepStrictEqual(s.kyvernoRegistrySecrets, ["ghcr-pull", "harbor.pull"]);
+        assertOneProblem(problems("staging", { ...github, kyvernoRegistrySecrets: "ok,Bad_Name" }), "kyvernoRegistrySecrets", /"Bad_Name", which is not a Secret name/);
+    });
+
     it("reject a kubeconfig path that does not exist", () => {
         assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /does not exist/);
     });
