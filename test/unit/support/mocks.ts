@@ -110,9 +110,8 @@ export async function settle(): Promise<void> {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Imports index.ts afresh under the current mocks and resolves its exports. */
-export async function runProgram(): Promise<Record<string, unknown>> {
-    const entry = require.resolve("../../../index");
+/** Imports the program (this checkout's index.ts unless told) afresh under the current mocks and resolves its exports. */
+export async function runProgram(entry = require.resolve("../../../index")): Promise<Record<string, unknown>> {
     delete require.cache[entry];
     const exported = (await import(entry)) as Record<string, pulumi.Input<unknown>>;
     const values: Record<string, unknown> = {};
