@@ -8,6 +8,8 @@ import { sreTenantLabel } from "./kyverno";
 
 export interface CertManagerArgs {
     chart: ChartSource;
+    /** The cluster to install into. Required: the remote component would otherwise get it only through the engine's provider inheritance. */
+    kubernetes: k8s.Provider;
 }
 
 export class CertManager extends pulumi.ComponentResource {
@@ -16,7 +18,11 @@ export class CertManager extends pulumi.ComponentResource {
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:tls:CertManager", name, {}, opts);
-        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "cert-manager", labels: sreTenantLabel } }, { parent: this });
+        const ns = new k8s.core.v1.Namespace(
+            name,
+            { metadata: { name: "cert-manager", labels: sreTenantLabel } },
+            { parent: this, provider: args.kubernetes },
+        );
         this.manager = new certmanager.CertManager(
             name,
             {
@@ -24,12 +30,14 @@ export class CertManager extends pulumi.ComponentResource {
                     name: "cert-manager",
                     namespace: ns.metadata.name,
                     ...helmChart("cert-manager", args.chart),
-                    // Its CRDs come and go with the release: the chart keeps them on uninstall by
+                    // The chart's current key for its CRDs (the component's typed installCRDs is the
+                    // deprecated one), removed with the release: the chart keeps them on uninstall by
                     // default, which would leave them behind a destroy.
                     values: { crds: { enabled: true, keep: false } },
                 },
             },
-            { parent: this },
+            // A remote component: the SDK sends only the providers named here, so the cluster is named here.
+            { parent: this, providers: { kubernetes: args.kubernetes } },
         );
         this.namespace = ns.metadata.name;
         this.registerOutputs({ namespace: this.namespace });

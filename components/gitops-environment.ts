@@ -62,8 +62,8 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.repository] },
         );
 
-        this.kyverno = new Kyverno("kyverno", { chart: s.charts.kyverno, replicas: s.kyvernoReplicas }, { parent: this, provider: kubernetes });
-        this.certManager = new CertManager("cert-manager", { chart: s.charts.certManager }, { parent: this, provider: kubernetes });
+        this.kyverno = new Kyverno("kyverno", { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets }, { parent: this, provider: kubernetes });
+        this.certManager = new CertManager("cert-manager", { chart: s.charts.certManager, kubernetes }, { parent: this, provider: kubernetes });
 
         this.flux = new Flux(
             "flux",

@@ -7,8 +7,10 @@ import { helmChart } from "./helm-source";
 
 export interface KyvernoArgs {
     chart: ChartSource;
-    /** Admission controller replicas: 1 for a test cluster, 3 or more for HA. */
+    /** Admission controller replicas: 1 without HA, 3 or more for HA (Kyverno supports no HA with 2; settings reject it). */
     replicas: number;
+    /** docker-registry Secrets in the kyverno namespace for image lookups (the policies' imageRegistry context). */
+    registrySecrets: string[];
 }
 
 export const sreTenantLabel = { "toolkit.fluxcd.io/tenant": "sre-team" };
@@ -21,7 +23,7 @@ export class Kyverno extends pulumi.ComponentResource {
     constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:policy:Kyverno", name, {}, opts);
         const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "kyverno", labels: sreTenantLabel } }, { parent: this });
-        const ha = args.replicas > 1;
+        const ha = args.replicas >= 3;
         this.release = new k8s.helm.v3.Release(
             name,
             {
@@ -30,10 +32,12 @@ export class Kyverno extends pulumi.ComponentResource {
                 ...helmChart("kyverno", args.chart),
                 values: {
                     admissionController: { replicas: args.replicas },
-                    // The other controllers only need two replicas for HA.
+                    // The other controllers elect a leader, so a second replica is enough for HA.
                     backgroundController: { replicas: ha ? 2 : 1 },
                     cleanupController: { replicas: ha ? 2 : 1 },
                     reportsController: { replicas: ha ? 2 : 1 },
+                    // The admission controller's --imagePullSecrets: the credentials of every registry lookup.
+                    ...(args.registrySecrets.length > 0 ? { existingImagePullSecrets: args.registrySecrets } : {}),
                 },
                 // Kyverno must be admitting before Flux applies what it mutates.
                 skipAwait: false,

@@ -51,6 +51,8 @@ export interface Settings {
     charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
     fluxVersion: string;
     kyvernoReplicas: number;
+    /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
+    kyvernoRegistrySecrets: string[];
     /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
     fleetDir: string;
 }
@@ -68,6 +70,7 @@ export class SettingsError extends pulumi.RunError {
 export const projectNamespace = "gitops-kyverno";
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const githubOwner = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 const repoName = /^[A-Za-z0-9._-]{1,100}$/;
 const semver = /^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
@@ -195,7 +198,19 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
     const kyvernoReplicas = Number(replicasRaw);
     if (!/^\d+$/.test(replicasRaw) || kyvernoReplicas < 1 || kyvernoReplicas > 15) {
-        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (3 or more for HA)`, String(replicasDefault));
+        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (1 without HA, 3 or more for HA)`, String(replicasDefault));
+    } else if (kyvernoReplicas === 2) {
+        // Kyverno supports no fewer than three admission controller replicas for HA.
+        problem("kyvernoReplicas", "is 2, which Kyverno does not support: use 1 without HA, or 3 or more for HA", "3");
+    }
+
+    // Kyverno resolves tags with its own credentials, never the pods' imagePullSecrets.
+    const registrySecretsRaw = str("kyvernoRegistrySecrets", "")!;
+    const kyvernoRegistrySecrets = registrySecretsRaw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+    for (const name of kyvernoRegistrySecrets) {
+        if (!dnsSubdomain.test(name)) {
+            problem("kyvernoRegistrySecrets", `names "${name}", which is not a Secret name (a comma-separated list of Secrets in the kyverno namespace)`, "regcred");
+        }
     }
 
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
@@ -213,6 +228,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         charts,
         fluxVersion,
         kyvernoReplicas,
+        kyvernoRegistrySecrets,
         fleetDir,
     };
 }

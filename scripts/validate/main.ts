@@ -3,12 +3,16 @@
 //   kustomize build of every kustomization, flux build of every clusters/<env>
 //   Kustomization, kyverno test of every policy, kyverno apply of the policies
 //   to each build, then strict server-side validation of every built object
-//   against a local kube-apiserver with Flux's and Kyverno's CRDs, the dev-team
-//   tenant's admitted workloads also against PodSecurity "restricted".
-// Usage: ts-node scripts/validate/main.ts [--fleet DIR] [--env NAME ...] [--tree DIR ...]
-//   --fleet DIR  the fleet folder to check and render stacks from (default fleet/)
-//   --env NAME   only these stacks (default: staging and production)
-//   --tree DIR   also check a tree as the fleet repo holds it (clusters/<env> included)
+//   against a local kube-apiserver with Flux's, Kyverno's and the Flux Operator's
+//   CRDs, the dev-team tenant's admitted workloads also against PodSecurity
+//   "restricted". The Kubernetes objects the Pulumi program creates itself (the
+//   FluxInstance above all) go through the same strict check: the program runs
+//   under Pulumi's mocks for each stack.
+// Usage: ts-node scripts/validate/main.ts [--fleet DIR] [--env NAME ...] [--tree DIR ...] [--program DIR]
+//   --fleet DIR    the fleet folder to check and render stacks from (default fleet/)
+//   --env NAME     only these stacks (default: staging and production)
+//   --tree DIR     also check a tree as the fleet repo holds it (clusters/<env> included)
+//   --program DIR  the Pulumi program (a folder with index.ts) whose objects are checked (default: this checkout)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,14 +22,16 @@ import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";
 import { crdFiles } from "./crds";
 import { repoRoot } from "./exec";
 import { kyvernoTests } from "./policies";
+import { programObjects } from "./program";
 import { Report } from "./report";
 import { SchemaChecker } from "./schema";
 import { Tree, committedTree, renderStackTree } from "./trees";
 
 const STACKS = ["staging", "production"];
 
-function parseArgs(argv: string[]): { fleet: string; envs: string[]; trees: string[] } {
+function parseArgs(argv: string[]): { fleet: string; envs: string[]; trees: string[]; program: string } {
     let fleet = path.join(repoRoot, "fleet");
+    let program = repoRoot;
     const envs: string[] = [];
     const trees: string[] = [];
     for (let i = 0; i < argv.length; i++) {
@@ -33,15 +39,16 @@ function parseArgs(argv: string[]): { fleet: string; envs: string[]; trees: stri
         if (a === "--fleet" && argv[i + 1]) fleet = path.resolve(argv[++i]);
         else if (a === "--env" && argv[i + 1]) envs.push(argv[++i]);
         else if (a === "--tree" && argv[i + 1]) trees.push(path.resolve(argv[++i]));
-        else throw new Error(`unknown argument ${a} (usage: validate [--fleet DIR] [--env NAME ...] [--tree DIR ...])`);
+        else if (a === "--program" && argv[i + 1]) program = path.resolve(argv[++i]);
+        else throw new Error(`unknown argument ${a} (usage: validate [--fleet DIR] [--env NAME ...] [--tree DIR ...] [--program DIR])`);
     }
     for (const dir of [fleet, ...trees]) if (!fs.existsSync(dir)) throw new Error(`no tree at ${dir}`);
-    return { fleet, envs: envs.length ? envs : STACKS, trees };
+    return { fleet, envs: envs.length ? envs : STACKS, trees, program };
 }
 
 async function main(): Promise<number> {
     const started = Date.now();
-    const { fleet, envs, trees: extraTrees } = parseArgs(process.argv.slice(2));
+    const { fleet, envs, trees: extraTrees, program } = parseArgs(process.argv.slice(2));
     const report = new Report();
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "validate-"));
     // The API server starts in the background while the builds run.
@@ -63,6 +70,7 @@ async function main(): Promise<number> {
                 report.fail({ check: `read (${tree.label})`, file: tree.root, message: (err as Error).message });
             }
         }
+        built.push(...(await programObjects(program, envs, report)));
 
         cluster = await clusterP;
         const schema = new SchemaChecker(cluster.kubeconfig);

@@ -21,10 +21,20 @@ for (const stack of ["staging", "production"]) {
             assert.ok(charts.includes("kyverno@3.9.1 -> kyverno"), charts.join("; "));
             assert.ok(charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"), charts.join("; "));
             const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
-            // CRDs installed with the release and removed with it (the chart keeps them by default).
-            assert.deepStrictEqual(certManager.inputs.helmOptions.values.crds, { enabled: true, keep: false });
+            // crds.enabled is the chart's key (installCRDs is deprecated); keep: false removes them with the release.
+            assert.deepStrictEqual(certManager.inputs.helmOptions.values, { crds: { enabled: true, keep: false } });
+            assert.strictEqual(certManager.inputs.installCRDs, undefined);
             assert.strictEqual(certManager.inputs.helmOptions.version, "v1.21.2");
             assert.strictEqual(certManager.inputs.helmOptions.namespace, "cert-manager");
+        });
+
+        it("hands the cert-manager component this stack's cluster by name, not through the engine's inheritance", () => {
+            const cluster = one(registered, "pulumi:providers:kubernetes");
+            const ref = new RegExp(`[:$]pulumi:providers:kubernetes::${cluster.name}::${cluster.name}-id$`);
+            const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
+            assert.match(certManager.providers.kubernetes ?? "(no kubernetes provider)", ref);
+            const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "cert-manager");
+            assert.match(ns?.provider ?? "(no provider)", ref);
         });
 
         it("labels Kyverno's namespace as the SRE tenant and sizes its admission controller for the environment", () => {
@@ -32,6 +42,16 @@ for (const stack of ["staging", "production"]) {
             assert.deepStrictEqual(ns?.inputs.metadata.labels, { "toolkit.fluxcd.io/tenant": "sre-team" });
             const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
             assert.strictEqual(kyverno.inputs.values.admissionController.replicas, stack === "production" ? 3 : 1);
+            // Leader-elected controllers: one replica, or a standby beside it when the admission controller is HA.
+            const standby = stack === "production" ? 2 : 1;
+            for (const c of ["backgroundController", "cleanupController", "reportsController"]) assert.strictEqual(kyverno.inputs.values[c].replicas, standby, c);
+            assert.strictEqual(kyverno.inputs.values.existingImagePullSecrets, undefined);
+        });
+
+        it("gives Kyverno's admission controller the registry Secrets the stack names, for its digest lookups", async () => {
+            const { registered: withSecrets } = await preview(stack, githubConfig({ kyvernoRegistrySecrets: "ghcr-pull,harbor-pull" }));
+            const kyverno = byType(withSecrets, release).find((r) => r.inputs.chart === "kyverno")!;
+            assert.deepStrictEqual(kyverno.inputs.values.existingImagePullSecrets, ["ghcr-pull", "harbor-pull"]);
         });
 
         it("syncs clusters/<env> from the fleet repository over SSH with the deploy key secret", () => {

@@ -99,6 +99,20 @@ describe("stack settings", () => {
         assert.strictEqual(found.length, 2, found.join("\n"));
     });
 
+    it("reject 2 Kyverno replicas, naming 1 and 3 or more as the choices", () => {
+        // Kyverno's HA minimum for the admission controller is three; two only looks highly available.
+        assertOneProblem(problems("production", { ...github, kyvernoReplicas: "2" }), "gitops-kyverno:kyvernoReplicas", /use 1 without HA, or 3 or more for HA/);
+        assert.strictEqual(loadSettings("production", source({ ...github, kyvernoReplicas: "3" }, [], token)).kyvernoReplicas, 3);
+        assert.strictEqual(loadSettings("staging", source({ ...github, kyvernoReplicas: "1" }, [], token)).kyvernoReplicas, 1);
+    });
+
+    it("read Kyverno's registry Secrets as a comma-separated list of Secret names, none by default", () => {
+        assert.deepStrictEqual(loadSettings("staging", source(github, [], token)).kyvernoRegistrySecrets, []);
+        const s = loadSettings("staging", source({ ...github, kyvernoRegistrySecrets: "ghcr-pull, harbor.pull" }, [], token));
+        assert.deepStrictEqual(s.kyvernoRegistrySecrets, ["ghcr-pull", "harbor.pull"]);
+        assertOneProblem(problems("staging", { ...github, kyvernoRegistrySecrets: "ok,Bad_Name" }), "kyvernoRegistrySecrets", /"Bad_Name", which is not a Secret name/);
+    });
+
     it("reject a kubeconfig path that does not exist", () => {
         assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /does not exist/);
     });

@@ -40,6 +40,21 @@ function brokenFleet(rel?: string, edit?: (text: string) => string): string {
     return dir;
 }
 
+/** A copy of the Pulumi program (index.ts, components/, stacks/, fleet/) with edit applied to the file at rel. */
+function brokenProgram(rel: string, edit: (text: string) => string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-break-"));
+    for (const entry of ["index.ts", "package.json", "tsconfig.json", "components", "stacks", "fleet"]) {
+        fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
+    const file = path.join(dir, rel);
+    const before = fs.readFileSync(file, "utf8");
+    const after = edit(before);
+    assert.notEqual(after, before, `the break did not change ${rel}`);
+    fs.writeFileSync(file, after);
+    return dir;
+}
+
 /** The FAIL lines validate printed: the closing summary names each failed check. */
 function failedChecks(out: string): string {
     return out.split("failed checks:")[1] ?? "";
@@ -56,6 +71,17 @@ describe("npm run validate", function () {
         const r = await validate(["--fleet", tmp(brokenFleet())]);
         assert.equal(r.code, 0, r.out);
         assert.match(r.out, /validate: \d+ passed, 0 failed/);
+        // The program's own custom resource meets the Flux Operator's real CRD.
+        assert.match(r.out, /ok {3}schema \(strict, server-side\): FluxInstance flux-system\/flux from stack staging: the Pulumi program/);
+    });
+
+    it("fails naming the FluxInstance and the field when the program misspells a FluxInstance field", async () => {
+        // The Flux Operator would reject this object at `pulumi up`; nothing else in the tests applies it to its CRD.
+        const program = tmp(brokenProgram("components/flux.ts", (t) => t.replace("networkPolicy: true", "netwrkPolicy: true")));
+        const r = await validate(["--env", "staging", "--program", program]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), /schema \(strict, server-side\): stack staging: the Pulumi program \(.*index\.ts\) FluxInstance flux-system\/flux/);
+        assert.match(r.out, /\.spec\.cluster\.netwrkPolicy: field not declared in schema|unknown field "spec\.cluster\.netwrkPolicy"/);
     });
 
     it("fails naming the Kustomization and the field when a clusters/<env> Kustomization has an unknown field", async () => {

@@ -10,6 +10,8 @@ export interface Registered {
     /** Dotted paths of the inputs that arrived as secrets. */
     secretPaths: string[];
     provider?: string;
+    /** Providers named per package in the resource's own options (components send these, not `provider`). */
+    providers: Record<string, string>;
 }
 
 // How the SDK marks a secret value on the wire.
@@ -33,12 +35,14 @@ export const project = "gitops-kyverno";
 /** Installs mocks for `stack` and returns the list they fill. */
 export function installMocks(stack: string, config: Record<string, string>, secretKeys: string[] = []): Registered[] {
     const registered: Registered[] = [];
+    const providersOf = new Map<string, Record<string, string>>();
     pulumi.runtime.setMocks(
         {
             newResource(args) {
                 const secretPaths: string[] = [];
                 const inputs = unwrap(args.inputs, "", secretPaths);
-                registered.push({ type: args.type, name: args.name, inputs, secretPaths, provider: args.provider });
+                const providers = providersOf.get(`${args.type}::${args.name}`) ?? {};
+                registered.push({ type: args.type, name: args.name, inputs, secretPaths, provider: args.provider, providers });
                 return { id: `${args.name}-id`, state: mockState(args.type, args.inputs) };
             },
             call(args) {
@@ -49,11 +53,28 @@ export function installMocks(stack: string, config: Record<string, string>, secr
         stack,
         false,
     );
+    recordProviderMaps(providersOf);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v])),
         secretKeys.map((k) => (k.includes(":") ? k : `${project}:${k}`)),
     );
     return registered;
+}
+
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getProvidersMap(): { toObject(): [string, string][] };
+}
+
+/** The mocks see no `providers` map; read it off each registration request before the mocks handle it. */
+function recordProviderMaps(into: Map<string, Record<string, string>>): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        into.set(`${req.getType()}::${req.getName()}`, Object.fromEntries(req.getProvidersMap().toObject()));
+        return register(req, cb);
+    };
 }
 
 /** Computed outputs that real providers return and the program reads. */
@@ -89,9 +110,8 @@ export async function settle(): Promise<void> {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
 
-/** Imports index.ts afresh under the current mocks and resolves its exports. */
-export async function runProgram(): Promise<Record<string, unknown>> {
-    const entry = require.resolve("../../../index");
+/** Imports the program (this checkout's index.ts unless told) afresh under the current mocks and resolves its exports. */
+export async function runProgram(entry = require.resolve("../../../index")): Promise<Record<string, unknown>> {
     delete require.cache[entry];
     const exported = (await import(entry)) as Record<string, pulumi.Input<unknown>>;
     const values: Record<string, unknown> = {};
