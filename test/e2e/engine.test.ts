@@ -132,7 +132,11 @@ describe("the real Pulumi engine against local servers", function () {
         fs.appendFileSync(path.join(fleetDir(), file), "# e2e: one changed file\n");
         const plan = await preview("staging");
         const changes = changingOps(plan);
-        assert.deepEqual(changes.map((s) => `${s.op} ${urnType(s.urn)}`), ["update pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles"]);
+        // The commit, and the GitRepository's request that Flux fetch it (components/cluster-sync.ts).
+        assert.deepEqual(changes.map((s) => `${s.op} ${urnType(s.urn)}`).sort(), [
+            "update kubernetes:source.toolkit.fluxcd.io/v1:GitRepository",
+            "update pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles",
+        ]);
         const diff = await world.pulumi.run(["preview", "--diff", "--stack", "staging"]);
         if (process.env.E2E_DEBUG) fs.writeFileSync(path.join(process.env.E2E_DEBUG, "preview-diff.txt"), diff.stdout);
         // The diff prints the whole `files` map; changed entries carry a ~, + or - marker.
