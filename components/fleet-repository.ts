@@ -1,15 +1,20 @@
 // FleetRepository: the one Git repository every environment shares. On GitHub it
-// is created by whichever environment runs first and adopted by the others; on
-// any other Git server it must already exist (as with `flux bootstrap git`).
+// is created by whichever environment runs first and adopted by the others (only
+// a repository the program marked as its own, unless the stack allows another);
+// on any other Git server it must already exist (as with `flux bootstrap git`).
 import * as pulumi from "@pulumi/pulumi";
-import { gitHubRepositoryProvider, GitHubRepositoryState } from "./github/repository-provider";
+import { GitHubRepositoryProvider, GitHubRepositoryState } from "./github/repository-provider";
 import { githubKnownHosts } from "./known-hosts";
-import type { GitAuth } from "./fleet-sync/git-workspace";
+import type { GitAccess } from "./fleet-sync/provider";
 import type { GitSettings } from "../stacks/settings";
 
 export interface FleetRepositoryArgs {
     git: GitSettings;
+    /** The environment declaring the repository: destroy looks for the others' clusters/<env>/. */
+    environment: string;
     deleteOnDestroy: boolean;
+    /** Adopt an existing GitHub repository the program did not create. */
+    adoptExisting: boolean;
     /** GitHub's REST API; only tests point it elsewhere. */
     githubApiUrl?: string;
 }
@@ -19,7 +24,7 @@ class GitHubRepository extends pulumi.dynamic.Resource {
     declare readonly cloneUrl: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
     constructor(name: string, props: { [K in keyof GitHubRepositoryState]?: pulumi.Input<GitHubRepositoryState[K]> }, opts?: pulumi.CustomResourceOptions) {
-        super(gitHubRepositoryProvider, name, { htmlUrl: undefined, sshUrl: undefined, cloneUrl: undefined, defaultBranch: undefined, created: undefined, ...props }, opts, "gitops-kyverno", "GitHubRepository");
+        super(new GitHubRepositoryProvider(), name, { htmlUrl: undefined, sshUrl: undefined, cloneUrl: undefined, defaultBranch: undefined, created: undefined, ...props }, opts, "gitops-kyverno", "GitHubRepository");
     }
 }
 
@@ -30,8 +35,8 @@ export class FleetRepository extends pulumi.ComponentResource {
     readonly pushUrl: pulumi.Output<string>;
     /** A URL for people: the repository's page on GitHub, or its SSH URL elsewhere. */
     readonly webUrl: pulumi.Output<string>;
-    /** Secret: the credentials the program pushes with. */
-    readonly pushAuth: pulumi.Output<GitAuth>;
+    /** How the program pushes; the credential itself is read at each push, never stored. */
+    readonly pushAccess: GitAccess;
     /** known_hosts lines of the Git server. */
     readonly knownHosts: string;
     /** The GitHub repository's name, known once it exists (GitHub only). */
@@ -49,23 +54,25 @@ export class FleetRepository extends pulumi.ComponentResource {
                     private: git.private,
                     description: "Fleet repository reconciled by Flux; managed by the gitops-kyverno Pulumi program.",
                     deleteOnDestroy: args.deleteOnDestroy,
-                    token: git.token,
+                    adoptExisting: args.adoptExisting,
+                    environment: args.environment,
+                    branch: git.branch,
                     apiUrl: args.githubApiUrl ?? "https://api.github.com",
                 },
-                { parent: this, additionalSecretOutputs: ["token"] },
+                { parent: this },
             );
             this.githubName = repo.name;
             this.fluxUrl = pulumi.interpolate`ssh://git@github.com/${git.owner}/${repo.name}.git`;
             this.pushUrl = repo.cloneUrl;
             this.webUrl = repo.htmlUrl;
             this.knownHosts = githubKnownHosts;
-            this.pushAuth = pulumi.secret(git.token.apply((token): GitAuth => ({ kind: "token", token })));
+            this.pushAccess = { kind: "token" };
         } else {
             this.fluxUrl = pulumi.output(git.url);
             this.pushUrl = pulumi.output(git.url);
             this.webUrl = pulumi.output(git.url);
             this.knownHosts = git.knownHosts;
-            this.pushAuth = pulumi.secret(git.writeKey.apply((privateKey): GitAuth => ({ kind: "ssh", privateKey, knownHosts: git.knownHosts })));
+            this.pushAccess = { kind: "ssh", knownHosts: git.knownHosts };
         }
         this.registerOutputs({ fluxUrl: this.fluxUrl, pushUrl: this.pushUrl, webUrl: this.webUrl });
     }

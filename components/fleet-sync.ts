@@ -7,8 +7,7 @@
 // the whole change atomically, works the same against GitHub (token over HTTPS)
 // and any Git server over SSH, and retries when another environment pushed first.
 import * as pulumi from "@pulumi/pulumi";
-import { fleetFilesProvider, FleetFilesState } from "./fleet-sync/provider";
-import type { GitAuth } from "./fleet-sync/git-workspace";
+import { FleetFilesProvider, FleetFilesState, GitAccess } from "./fleet-sync/provider";
 import { FleetFiles, fleetOwnership } from "./fleet-tree";
 
 export interface FleetSyncArgs {
@@ -16,8 +15,8 @@ export interface FleetSyncArgs {
     /** The URL the program pushes to (https for GitHub, ssh:// otherwise). */
     pushUrl: pulumi.Input<string>;
     branch: string;
-    /** Secret credentials allowed to push. */
-    auth: pulumi.Input<GitAuth>;
+    /** How to push; the provider reads the credential itself at each operation. */
+    access: GitAccess;
     files: FleetFiles;
 }
 
@@ -25,7 +24,7 @@ class FleetFilesResource extends pulumi.dynamic.Resource {
     declare readonly commit: pulumi.Output<string>;
     declare readonly files: pulumi.Output<Record<string, string>>;
     constructor(name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-        super(fleetFilesProvider, name, { commit: undefined, ...props }, opts, "gitops-kyverno", "FleetFiles");
+        super(new FleetFilesProvider(), name, { commit: undefined, ...props }, opts, "gitops-kyverno", "FleetFiles");
     }
 }
 
@@ -44,13 +43,13 @@ export class FleetSync extends pulumi.ComponentResource {
         const state: { [K in keyof FleetFilesState]: pulumi.Input<FleetFilesState[K]> } = {
             url: args.pushUrl,
             branch: args.branch,
-            auth: pulumi.secret(args.auth),
+            access: args.access,
             environment: args.environment,
             files: args.files,
             ownedPrefixes: ownership.owned,
             author: { name: "gitops-kyverno", email: "gitops-kyverno@users.noreply.github.com" },
         };
-        const files = new FleetFilesResource(`${name}-files`, state, { parent: this, additionalSecretOutputs: ["auth"] });
+        const files = new FleetFilesResource(`${name}-files`, state, { parent: this });
         this.commit = files.commit;
         this.registerOutputs({ commit: this.commit, paths: this.paths });
     }

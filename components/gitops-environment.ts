@@ -41,7 +41,11 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.repository = new FleetRepository("fleet", { git: s.git, deleteOnDestroy: s.deleteRepositoryOnDestroy }, { parent: this });
+        this.repository = new FleetRepository(
+            "fleet",
+            { git: s.git, environment: env, deleteOnDestroy: s.deleteRepositoryOnDestroy, adoptExisting: s.adoptExistingRepository },
+            { parent: this },
+        );
 
         let githubKey: { repository: pulumi.Input<string>; provider: github.Provider } | undefined;
         if (s.git.provider === "github") {
@@ -56,7 +60,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 environment: env,
                 pushUrl: this.repository.pushUrl,
                 branch: s.git.branch,
-                auth: this.repository.pushAuth,
+                access: this.repository.pushAccess,
                 files: renderFleetTree(s.fleetDir, env),
             },
             { parent: this, dependsOn: [this.repository] },

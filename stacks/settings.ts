@@ -33,8 +33,8 @@ export interface SshGitSettings {
     url: string;
     /** known_hosts lines of the Git server, given to Flux and to the pushing git. */
     knownHosts: string;
-    /** Secret: an OpenSSH private key allowed to push. */
-    writeKey: pulumi.Output<string>;
+    // The write key (gitWriteKey) is checked here but not carried: the fleet-sync
+    // provider reads it from the stack's config at each push (components/credentials.ts).
     branch: string;
 }
 
@@ -46,6 +46,8 @@ export interface Settings {
     git: GitSettings;
     /** Delete the shared fleet repository when this stack is destroyed (GitHub only). */
     deleteRepositoryOnDestroy: boolean;
+    /** Adopt an existing GitHub repository that this program did not create (GitHub only). */
+    adoptExistingRepository: boolean;
     kubeconfig?: string;
     kubeContext?: string;
     charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
@@ -171,7 +173,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
             if (!source.isSecret("gitWriteKey")) problem("gitWriteKey", "is stored in plaintext in the stack's config file", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
             if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey)) problem("gitWriteKey", "is not an OpenSSH or PEM private key", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
         }
-        git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", writeKey: pulumi.secret(writeKey ?? ""), branch };
+        git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", branch };
     } else {
         problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
     }
@@ -218,11 +220,17 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         problem("deleteRepositoryOnDestroy", "only applies to GitHub; the program never deletes a repository on your own Git server", "false");
     }
 
+    const adoptExistingRepository = bool("adoptExistingRepository", false);
+    if (adoptExistingRepository && git?.provider === "ssh") {
+        problem("adoptExistingRepository", "only applies to GitHub; on your own Git server the program always uses the repository at gitUrl", "false");
+    }
+
     if (problems.length > 0 || git === undefined) throw new SettingsError(problems);
     return {
         environment,
         git,
         deleteRepositoryOnDestroy,
+        adoptExistingRepository,
         kubeconfig,
         kubeContext: str("kubeContext"),
         charts,

@@ -21,9 +21,12 @@ export interface GitTarget {
 export interface CommitPlan {
     /** Files to write, by repository path. */
     write: Record<string, string>;
+    /** Files to write only where the branch has no file at that path. */
+    writeIfAbsent?: Record<string, string>;
     /** Repository paths to remove if present. */
     remove: string[];
-    message: string;
+    /** The commit message, or a function of the paths the commit adds or changes. */
+    message: string | ((written: string[]) => string);
     author: { name: string; email: string };
 }
 
@@ -37,18 +40,22 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
     return withWorkspace(target, async (git) => {
         for (let attempt = 1; ; attempt++) {
             const exists = await checkoutBranch(git, target.branch);
-            for (const [rel, content] of Object.entries(plan.write)) {
+            const absent = Object.entries(plan.writeIfAbsent ?? {}).filter(([rel]) => !fs.existsSync(path.join(git.dir, rel)));
+            for (const [rel, content] of [...Object.entries(plan.write), ...absent]) {
                 const file = path.join(git.dir, rel);
                 fs.mkdirSync(path.dirname(file), { recursive: true });
                 fs.writeFileSync(file, content);
             }
             for (const rel of plan.remove) fs.rmSync(path.join(git.dir, rel), { force: true });
             await git.run(["add", "--all"]);
-            if ((await git.run(["status", "--porcelain"])).trim() === "") {
+            const status = await git.run(["status", "--porcelain", "--no-renames"]);
+            if (status.trim() === "") {
                 return exists ? (await git.run(["rev-parse", "HEAD"])).trim() : "";
             }
+            const written = status.split("\n").filter((l) => /^[AM]/.test(l)).map((l) => l.slice(3));
+            const message = typeof plan.message === "function" ? plan.message(written) : plan.message;
             await git.run(
-                ["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", plan.message],
+                ["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", message],
             );
             try {
                 await git.run(["push", "--quiet", "--porcelain", "origin", `HEAD:refs/heads/${target.branch}`]);

@@ -23,7 +23,19 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
     const check = `kyverno apply (${tree.label})`;
     const policies = policyDirs(tree.root).flatMap((d) => yamlFiles(path.join(tree.root, d)).map((f) => path.join(tree.root, d, f)));
     const sets = built.filter((b) => b.root === tree.root && b.objects.some((o) => WORKLOADS.has(o.kind ?? "")));
-    if (policies.length === 0 || sets.length === 0) return [];
+    // Nothing to apply, or nothing to apply it to, would make this check pass by doing nothing.
+    if (policies.length === 0) {
+        report.fail({ check, file: path.join(tree.root, "infrastructure"), message: "no Kyverno policy found under infrastructure/: nothing would mutate the workloads" });
+        return [];
+    }
+    if (sets.length === 0) {
+        report.fail({
+            check,
+            file: tree.root,
+            message: `no workload (${[...WORKLOADS].join(", ")}) came out of this tree's builds, so the policies were applied to nothing (a failed build above?)`,
+        });
+        return [];
+    }
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "validate-admit-"));
     try {
         const values = path.join(work, "values.yaml");

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { renderFleetTree } from "../../components/fleet-tree";
 import { KubeApi, KubeObject } from "../support/kube-api";
 import { PreviewJson, urnType } from "../support/pulumi-cli";
+import { secretsIn } from "../support/secret-forms";
 import { E2eWorld, Environment, seedFiles } from "./fixture";
 
 const minutes = (n: number) => n * 60_000;
@@ -150,17 +151,17 @@ describe("the real Pulumi engine against local servers", function () {
         assert.deepEqual(world.changedIn("main"), [file]);
     });
 
-    it("5. stack export holds neither the deploy key's private half nor the write key in plaintext", async () => {
+    it("5. stack export holds neither the deploy key's private half nor the write key in plaintext, in any form", async () => {
         const exported = (await world.pulumi.run(["stack", "export", "--stack", "staging"])).stdout;
         const secret = KubeApi.decode(await staging.kube.secret("flux-system", "flux-system"));
-        const body = (pem: string) => pem.split("\n").filter((l) => l && !l.startsWith("-----"));
-        for (const line of [...body(secret.identity), ...body(world.writeKey.privateKey)]) {
-            assert.ok(!exported.includes(line), "a private key line is in the state in plaintext");
-        }
+        // As is, line by line, base64-encoded at any offset, JSON-escaped once or twice.
+        const held = { "the deploy key": secret.identity, "the write key": world.writeKey.privateKey };
+        assert.deepEqual(secretsIn(exported, held), [], "a private key is in the state in plaintext");
         assert.ok(!/PRIVATE KEY/.test(exported), "a PEM private key is in the state in plaintext");
         assert.ok(exported.includes("4dabf18193072939515e22adb298388d"), "the state holds no secret value at all");
         const shown = (await world.pulumi.run(["stack", "output", "--json", "--stack", "staging"])).stdout;
         assert.ok(!/PRIVATE KEY/.test(shown));
+        assert.deepEqual(secretsIn(shown, held), []);
     });
 
     it("6. a bad setting fails before anything is created, naming the key and the fix; the stack is unchanged", async function () {

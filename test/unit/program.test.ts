@@ -95,6 +95,11 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(repo.inputs.name, "fleet-infra");
             assert.strictEqual(repo.inputs.private, true);
             assert.strictEqual(repo.inputs.deleteOnDestroy, false);
+            // Only a repository the program created is adopted, unless the stack says otherwise.
+            assert.strictEqual(repo.inputs.adoptExisting, false);
+            assert.strictEqual(repo.inputs.environment, stack);
+            assert.strictEqual(repo.inputs.branch, "main");
+            assert.ok(!("token" in repo.inputs), "the token is an input of the repository");
         });
 
         it("commits the shared tree and only this environment's own paths", () => {
@@ -121,3 +126,10 @@ for (const stack of ["staging", "production"]) {
         });
     });
 }
+
+describe("a stack that allows adopting a repository the program did not create", () => {
+    it("passes adoptExistingRepository to the repository", async () => {
+        const { registered } = await preview("staging", githubConfig({ adoptExistingRepository: "true" }));
+        assert.strictEqual(one(registered, dynamicType("GitHubRepository")).inputs.adoptExisting, true);
+    });
+});

@@ -44,6 +44,7 @@ describe("stack settings", () => {
         assert.strictEqual(s.kyvernoReplicas, 1);
         assert.strictEqual(s.charts.kyverno.version, "3.9.1");
         assert.strictEqual(s.deleteRepositoryOnDestroy, false);
+        assert.strictEqual(s.adoptExistingRepository, false);
         assert.strictEqual(loadSettings("production", source(github, [], token)).kyvernoReplicas, 3);
     });
 
@@ -145,6 +146,12 @@ describe("stack settings", () => {
         assert.ok(found.some((p) => p.includes("gitUrl")));
         assert.ok(found.filter((p) => p.includes("gitWriteKey")).length === 2);
         assert.ok(found.every((p) => !p.includes("hunter2")), "a message repeats the secret");
+    });
+
+    it("accept adoptExistingRepository on GitHub; reject it on an SSH server and as a non-boolean", () => {
+        assert.strictEqual(loadSettings("staging", source({ ...github, adoptExistingRepository: "true" }, [], token)).adoptExistingRepository, true);
+        assertOneProblem(problems("staging", { ...ssh, adoptExistingRepository: "true" }, ["gitWriteKey"], {}), "adoptExistingRepository", /only applies to GitHub/);
+        assertOneProblem(problems("staging", { ...github, adoptExistingRepository: "yes" }), "adoptExistingRepository", /true or false.*pulumi config set adoptExistingRepository false --stack staging/);
     });
 
     it("reject deleteRepositoryOnDestroy on an SSH server and non-boolean values", () => {

@@ -1,6 +1,6 @@
 // A stack that targets its own Git server over SSH instead of GitHub.
 import * as assert from "assert";
-import { byType, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig, sshWriteKey } from "./support/mocks";
+import { byType, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "./support/mocks";
 
 const config = sshGitConfig({
     branch: "fleet",
@@ -28,11 +28,11 @@ describe("a stack on an SSH Git server", () => {
         assert.strictEqual(one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts, config.gitKnownHosts);
     });
 
-    it("pushes over SSH with the write key, as a secret", () => {
+    it("pushes over SSH with the server's host key, reading the write key at each push instead of storing it", () => {
         const files = one(registered, dynamicType("FleetFiles"));
         assert.strictEqual(files.inputs.url, config.gitUrl);
-        assert.deepStrictEqual(files.inputs.auth, { kind: "ssh", privateKey: sshWriteKey, knownHosts: config.gitKnownHosts });
-        assert.ok(files.secretPaths.includes("auth"));
+        assert.deepStrictEqual(files.inputs.access, { kind: "ssh", knownHosts: config.gitKnownHosts });
+        assert.ok(!JSON.stringify(files.inputs).includes("write-key-material"), "the write key is an input of FleetFiles");
     });
 
     it("installs every chart from the mirror's repository", () => {

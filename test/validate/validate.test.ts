@@ -55,6 +55,12 @@ function brokenProgram(rel: string, edit: (text: string) => string): string {
     return dir;
 }
 
+/** The N of validate's closing "validate: N passed, M failed" line (-1 when missing). */
+function passedChecks(out: string): number {
+    const m = /^validate: (\d+) passed, \d+ failed$/m.exec(out);
+    return m ? Number(m[1]) : -1;
+}
+
 /** The FAIL lines validate printed: the closing summary names each failed check. */
 function failedChecks(out: string): string {
     return out.split("failed checks:")[1] ?? "";
@@ -67,12 +73,31 @@ describe("npm run validate", function () {
     after(() => temps.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
     const tmp = (d: string): string => (temps.push(d), d);
 
-    it("passes on an unchanged copy of the fleet tree", async () => {
+    it("passes on an unchanged copy of the fleet tree, having run every kind of check on every tree", async () => {
         const r = await validate(["--fleet", tmp(brokenFleet())]);
         assert.equal(r.code, 0, r.out);
-        assert.match(r.out, /validate: \d+ passed, 0 failed/);
+        assert.ok(passedChecks(r.out) > 0, `validate ran no check:\n${r.out}`);
+        assert.match(r.out, /^validate: [1-9]\d* passed, 0 failed$/m);
+        for (const tree of ["static", "stack staging", "stack production"]) {
+            for (const check of ["kustomize build", "kyverno test", "kyverno apply"]) {
+                assert.match(r.out, new RegExp(`^ok   ${check} \\(${tree}\\): `, "m"), `no passing ${check} of the ${tree} tree`);
+            }
+        }
+        for (const tree of ["stack staging", "stack production"]) assert.match(r.out, new RegExp(`^ok   flux build \\(${tree}\\): `, "m"));
+        assert.match(r.out, /^ok {3}schema \(strict, server-side\): Deployment podinfo\/podinfo from /m);
         // The program's own custom resource meets the Flux Operator's real CRD.
         assert.match(r.out, /ok {3}schema \(strict, server-side\): FluxInstance flux-system\/flux from stack staging: the Pulumi program/);
+    });
+
+    it("fails naming the tree when its builds yield no workload for the policies to admit", async () => {
+        // podinfo's Deployment gone from the base: the policies would be applied to nothing.
+        const base = "apps/base/podinfo/kustomization.yaml";
+        const fleet = tmp(brokenFleet(base, (t) => t.replace(/^ *- deployment\.yaml\n/m, "")));
+        fs.rmSync(path.join(fleet, "apps/base/podinfo/deployment.yaml"));
+        const r = await validate(["--env", "staging", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), new RegExp(`kyverno apply \\(static\\): ${fleet.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
+        assert.match(r.out, /no workload \(Deployment, .*\) came out of this tree's builds/);
     });
 
     it("fails naming the FluxInstance and the field when the program misspells a FluxInstance field", async () => {

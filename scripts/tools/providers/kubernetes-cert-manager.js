@@ -13,8 +13,11 @@ const path = require("node:path");
 const { createRequire } = require("node:module");
 
 const fromProgram = createRequire(path.join(process.cwd(), "index.js"));
+/** @type {typeof import("@pulumi/pulumi")} */
 const pulumi = fromProgram("@pulumi/pulumi");
+/** @type {typeof import("@pulumi/kubernetes")} */
 const k8s = fromProgram("@pulumi/kubernetes");
+/** @type {typeof import("@pulumi/pulumi/provider")} */
 const provider = fromProgram("@pulumi/pulumi/provider");
 
 const VERSION = "0.2.0";
@@ -34,14 +37,17 @@ class CertManager extends pulumi.ComponentResource {
   constructor(name, inputs, opts) {
     super(TYPE, name, {}, opts);
     const { helmOptions, ...chartValues } = inputs;
-    const helm = pulumi.output(helmOptions ?? {});
+    /** @type {Record<string, any>} */
+    const helmInput = helmOptions ?? {};
+    const helm = pulumi.output(helmInput);
     /** @type {Record<string, any>} */
     const args = {};
     for (const key of RELEASE_KEYS) args[key] = helm.apply((h) => h?.[key]);
     args.chart = helm.apply((h) => h?.chart ?? "cert-manager");
     args.repositoryOpts = helm.apply((h) => h?.repositoryOpts ?? { repo: DEFAULT_REPO });
-    args.values = pulumi.all([helm, pulumi.output(chartValues)]).apply(([h, v]) => ({ ...(h?.values ?? {}), ...v }));
-    const release = new k8s.helm.v3.Release(name, args, { parent: this });
+    args.values = pulumi.all({ h: helm, v: pulumi.output(chartValues) }).apply(({ h, v }) => ({ ...(h?.values ?? {}), ...v }));
+    const releaseArgs = /** @type {import("@pulumi/kubernetes").helm.v3.ReleaseArgs} */ (/** @type {unknown} */ (args));
+    const release = new k8s.helm.v3.Release(name, releaseArgs, { parent: this });
     this.status = release.status;
     this.registerOutputs({ status: this.status });
   }

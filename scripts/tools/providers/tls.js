@@ -12,6 +12,7 @@ const path = require("node:path");
 const { createRequire } = require("node:module");
 
 const fromProgram = createRequire(path.join(process.cwd(), "index.js"));
+/** @type {typeof import("@pulumi/pulumi/provider")} */
 const provider = fromProgram("@pulumi/pulumi/provider");
 
 const VERSION = "5.6.1";

@@ -105,19 +105,27 @@ export function valueOf<T>(o: pulumi.Input<T>): Promise<T> {
     return new Promise((resolve) => pulumi.output(o).apply((v) => resolve(v as T)));
 }
 
-/** Waits until every registration the program started has reached the mocks. */
+// The SDK's own count of RPCs in flight (registrations included); not in its typings.
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
+/** Waits until every registration the program started has reached the mocks, as the engine would before it exits. */
 export async function settle(): Promise<void> {
+    await waitForRPCs();
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    await waitForRPCs();
 }
 
-/** Imports the program (this checkout's index.ts unless told) afresh under the current mocks and resolves its exports. */
+/** Imports the program (this checkout's index.ts unless told) afresh under the current mocks and resolves its exports; settles even when the program throws. */
 export async function runProgram(entry = require.resolve("../../../index")): Promise<Record<string, unknown>> {
     delete require.cache[entry];
-    const exported = (await import(entry)) as Record<string, pulumi.Input<unknown>>;
-    const values: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(exported)) values[k] = await valueOf(v);
-    await settle();
-    return values;
+    try {
+        const exported = (await import(entry)) as Record<string, pulumi.Input<unknown>>;
+        const values: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(exported)) values[k] = await valueOf(v);
+        return values;
+    } finally {
+        await settle();
+    }
 }
 
 /** Whether an exported Output is marked secret. */
