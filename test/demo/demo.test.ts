@@ -101,7 +101,9 @@ describe("npm run demo: the main job on the embedded local default", function ()
         this.timeout(minutes(3));
         const url = printed(/^Flux web UI:/).replace(/^Flux web UI: +/, "");
         const seen = await openFluxUi(url, screenshotPath);
-        assert.match(seen.instanceText, /flux/i, "the UI does not show the FluxInstance");
+        // The cluster page reports the FluxInstance's distribution and the environment's sync.
+        assert.match(seen.instanceText, /Flux Distribution:\s*v2\.9\.5/, `the UI does not show the FluxInstance:\n${seen.instanceText.slice(0, 1500)}`);
+        assert.match(seen.instanceText, /\.\/clusters\/local/, "the UI does not show the sync of clusters/local");
         assert.ok(seen.appsReady, `the UI does not show the apps Kustomization as Ready:\n${seen.appsText}`);
     });
 

@@ -36,7 +36,7 @@ export async function openFluxUi(url: string, screenshot: string): Promise<FluxU
 
         await page.goto(`${url.replace(/\/$/, "")}/resource/Kustomization/flux-system/apps`, { waitUntil: "networkidle0", timeout: 60_000 });
         const appsReady = await page
-            .waitForFunction(() => /\bapps\b/.test(document.body.innerText) && /\bReady\b/.test(document.body.innerText), { timeout: 60_000 })
+            .waitForFunction(() => /\bapps\b/.test(document.body.innerText) && /Status\s*Ready\b/.test(document.body.innerText), { timeout: 60_000 })
             .then(() => true)
             .catch(() => false);
         const appsText = await textOf();
