@@ -4,8 +4,9 @@
 #   etcd-server: the API server's storage for the local Kubernetes API server.
 #   openssh-server, git: the local Git server over SSH that the e2e test starts
 #   (its own sshd on a high port with its own config; never the system service).
+#   shellcheck: `npm run lint:shell` checks scripts/stack.sh with it.
 set -euo pipefail
-packages=(etcd-server openssh-server openssh-client git)
+packages=(etcd-server openssh-server openssh-client git shellcheck)
 
 missing=()
 for p in "${packages[@]}"; do
