@@ -100,7 +100,7 @@ export function pulumiConfigSource(): ConfigSource {
 /** Reads and checks every setting of the stack `stack`; throws SettingsError listing every problem. */
 export function loadSettings(stack: string, source: ConfigSource = pulumiConfigSource(), fleetDir = defaultFleetDir()): Settings {
     const problems: string[] = [];
-    // Every command printed here must work as printed (test/day2/printed-commands.test.ts
+    // Every command printed here must work as printed (test/cli/printed-commands.test.ts
     // runs them): the CLI prefix that reaches this stack's backend, and secrets
     // never on a command line (npm echoes its arguments): asked for, or read from a file.
     const cli = pulumiCommand((name) => source.env(name));
