@@ -71,6 +71,11 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   dir="${PULUMI_LOCAL_BACKEND:-$HOME/.pulumi-local}"
   mkdir -p "$dir"
   export PULUMI_BACKEND_URL="file://$dir"
+  # A `pulumi login` of yours is left as it is, and not used here: say so.
+  login=$(sed -n 's/^[[:space:]]*"current":[[:space:]]*"\([^"]*\)".*/\1/p' "${PULUMI_HOME:-$HOME/.pulumi}/credentials.json" 2>/dev/null | head -n 1 || true)
+  if [ -n "$login" ] && [ "$login" != "$PULUMI_BACKEND_URL" ]; then
+    echo "[stack] you are logged in to $login; this stack uses $PULUMI_BACKEND_URL (to use your login: export PULUMI_BACKEND_URL=$login)" >&2
+  fi
   if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     echo "local backend $PULUMI_BACKEND_URL: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (it encrypts the stack's secrets)" >&2
     exit 2

@@ -143,6 +143,18 @@ describe("scripts/stack.sh", () => {
             assert.deepStrictEqual(r.calls, [{ backend: "s3://bucket/prefix", cli: "", args: ["stack", "ls"] }]);
         });
 
+        it("says when it leaves your own `pulumi login` aside, and does not change it", () => {
+            const creds = path.join(dir, "home", ".pulumi", "credentials.json");
+            fs.mkdirSync(path.dirname(creds), { recursive: true });
+            const login = JSON.stringify({ current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-x" } }, null, 4);
+            fs.writeFileSync(creds, login);
+            const r = run(["pulumi", "stack", "ls"]);
+            assert.match(r.stderr, /you are logged in to https:\/\/api\.pulumi\.com; this stack uses file:\/\/.*\.pulumi-local \(to use your login: export PULUMI_BACKEND_URL=https:\/\/api\.pulumi\.com\)/);
+            assert.strictEqual(r.calls[0].cli, "npm");
+            assert.strictEqual(fs.readFileSync(creds, "utf8"), login);
+            assert.doesNotMatch(run(["pulumi", "stack", "ls"], { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).stderr, /logged in/);
+        });
+
         it("refuses the local backend without a passphrase, before calling pulumi", () => {
             const r = run(["pulumi", "stack", "ls"], { PULUMI_CONFIG_PASSPHRASE: undefined });
             assert.strictEqual(r.code, 2);
