@@ -134,6 +134,7 @@ describe("commands the settings errors print", function () {
                     const r = sh(fillIn(command), token);
                     assert.strictEqual(r.code, 0, `printed command failed: ${command}\n${r.out}`);
                     ran.push(command);
+                    if (process.env.PRINTED_COMMANDS_LOG) console.log(`      $ ${command}`);
                 }
             }
             // The secrets went in encrypted, from the prompt or the key file.
@@ -147,7 +148,7 @@ describe("commands the settings errors print", function () {
 
     it("ran a command for every key that has one, and read the token and the key as secrets", () => {
         const source = fs.readFileSync(path.join(repoRoot, "stacks", "settings.ts"), "utf8");
-        const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified)\("([\w:]+)"/g)].map((m) => m[1]);
+        const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified|bool)\("([\w:]+)"/g)].map((m) => m[1]);
         const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`]);
         assert.deepStrictEqual([...new Set([...named, ...charts])].sort(), [...keysWithCommands].sort(), "stacks/settings.ts and this test name different keys");
         for (const key of keysWithCommands) {

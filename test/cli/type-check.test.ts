@@ -35,8 +35,8 @@ describe("the program's type check under the real engine", function () {
                 // It stopped before the settings were even read.
                 assert.doesNotMatch(out, /The stack's settings have/);
             }
-            const state = await ws.json<{ deployment?: { resources?: { type: string }[] } }>(["stack", "export", "--stack", "staging"]);
-            assert.deepStrictEqual((state.value.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+            const state = JSON.parse((await ws.run(["stack", "export", "--stack", "staging"])).stdout) as { deployment?: { resources?: { type: string }[] } };
+            assert.deepStrictEqual((state.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
         } finally {
             fs.writeFileSync(flux(), original);
         }
