@@ -10,7 +10,7 @@ import * as path from "node:path";
 export const repoRoot = path.resolve(__dirname, "..", "..");
 
 /** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
-const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "index.ts", "components", "stacks", "fleet"];
+const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"];
 
 export interface RunResult {
     code: number;
