@@ -3,7 +3,8 @@
 // server over SSH, chart mirror, a local control plane), brings a stack up
 // (not timed), then times `pulumi preview` of the unchanged stack, a no-op
 // `pulumi up`, and `pulumi preview` of an empty program on the same backend.
-// BENCH_RUNS (default 3) repetitions each; the median is reported. A last line
+// BENCH_RUNS (default 3) rounds, each running every measure once (interleaved,
+// so load from elsewhere on a shared machine hits all alike); the median is reported. A last line
 // times the preview right after a source change, when the program's own type
 // check (stacks/type-checked.ts) is due again.
 import * as fs from "node:fs";
@@ -14,13 +15,23 @@ import { typeCheckCacheFile } from "../stacks/type-check";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-async function time(world: E2eWorld, args: string[], cwd?: string, before?: () => void): Promise<number[]> {
-    const seconds: number[] = [];
+interface Measure {
+    what: string;
+    args: string[];
+    cwd?: string;
+    before?: () => void;
+}
+
+/** Runs every measure once per round, so a busy moment on a shared machine weighs on all of them alike. */
+async function time(world: E2eWorld, measures: Measure[]): Promise<[string, number[]][]> {
+    const seconds = measures.map(() => [] as number[]);
     for (let i = 0; i < runs; i++) {
-        before?.();
-        seconds.push((await world.pulumi.run(args, { cwd })).seconds);
+        for (const [j, m] of measures.entries()) {
+            m.before?.();
+            seconds[j].push((await world.pulumi.run(m.args, { cwd: m.cwd })).seconds);
+        }
     }
-    return seconds;
+    return measures.map((m, j) => [m.what, seconds[j]]);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -49,14 +60,14 @@ async function main(): Promise<void> {
         await world.pulumi.run(["stack", "init", "empty", "--secrets-provider", "passphrase"], { cwd: empty });
         await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "empty"], { cwd: empty });
 
-        const results: [string, number[]][] = [
-            ["preview, unchanged stack", await time(world, ["preview", "--stack", "staging"])],
-            ["up, no changes", await time(world, ["up", "--yes", "--skip-preview", "--stack", "staging"])],
-            ["preview, empty program (floor)", await time(world, ["preview", "--stack", "empty"], empty)],
-        ];
         // The first run after a change to the program pays for its type check.
         const forget = () => fs.rmSync(typeCheckCacheFile(world.pulumi.projectDir), { force: true });
-        results.push(["(preview, after a source change)", await time(world, ["preview", "--stack", "staging"], undefined, forget)]);
+        const results = await time(world, [
+            { what: "preview, unchanged stack", args: ["preview", "--stack", "staging"] },
+            { what: "up, no changes", args: ["up", "--yes", "--skip-preview", "--stack", "staging"] },
+            { what: "preview, empty program (floor)", args: ["preview", "--stack", "empty"], cwd: empty },
+            { what: "(preview, after a source change)", args: ["preview", "--stack", "staging"], before: forget },
+        ]);
         const floor = median(results[2][1]);
         console.log(`\npulumi ${(await world.pulumi.run(["version"])).stdout.trim()}, median of ${runs} run(s) each:`);
         for (const [what, xs] of results) {
