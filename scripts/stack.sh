@@ -6,9 +6,14 @@
 #   scripts/stack.sh destroy STACK [--delete-repository] [pulumi flags...]
 #   scripts/stack.sh refresh STACK [pulumi flags...]
 #   scripts/stack.sh status  STACK [status flags...]         (scripts/status.ts)
+#   scripts/stack.sh pulumi  ARGS...   any pulumi command, same CLI and backend
 # Backend: $PULUMI_BACKEND_URL if set (Pulumi Cloud, s3://, gs://, azblob://,
 # file://...), else a local file backend in ${PULUMI_LOCAL_BACKEND:-~/.pulumi-local}
 # (outside the work tree), whose secrets need PULUMI_CONFIG_PASSPHRASE(_FILE).
+# The backend is chosen for this process only; your `pulumi login` is left alone.
+# When a plain `pulumi` in your shell would miss that backend or CLI, the
+# commands the program prints start with `npm run pulumi --` instead
+# (GITOPS_KYVERNO_CLI=npm, read by stacks/pulumi-command.ts).
 # up --wait then asks Flux to reconcile at once and waits for every
 # Kustomization to be Ready (scripts/flux-wait.ts), failing with its message.
 # destroy keeps the shared fleet repository unless --delete-repository is
@@ -16,13 +21,39 @@
 # changes the setting an `up` records it in the state before the destroy.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
-[ $# -ge 2 ] || usage
-cmd=$1 stack=$2; shift 2
-[[ "$stack" =~ ^[A-Za-z0-9._/-]+$ ]] || { echo "invalid stack name: $stack" >&2; exit 2; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+# Arrays are expanded as ${a[@]+"${a[@]}"}: bash before 4.4 (macOS's 3.2)
+# treats an empty "${a[@]}" as unbound under set -u.
+
+[ $# -ge 1 ] || usage
+cmd=$1; shift
+case "$cmd" in
+  pulumi) stack="" ;;
+  preview|up|wait|destroy|refresh|status)
+    [ $# -ge 1 ] || usage
+    stack=$1; shift
+    if [[ "$stack" == -* ]]; then
+      echo "the stack name comes first, then flags: scripts/stack.sh $cmd STACK [flags] (npm run $cmd -- STACK [flags]); got '$stack'" >&2
+      exit 2
+    fi
+    [[ "$stack" =~ ^[A-Za-z0-9_.][A-Za-z0-9._/-]*$ ]] || { echo "invalid stack name: '$stack' (letters, digits, '.', '_', '-', and '/' for org/project/stack)" >&2; exit 2; }
+    ;;
+  *) usage ;;
+esac
 cd "$root"
 # The project's Node (and ts-node) first, as under `npm run`.
 export PATH="$root/node_modules/.bin:$PATH"
+
+# Which command the program prints for the user to reach this stack: plain
+# `pulumi` only when the user's own CLI already talks to the same backend.
+npm_form=false
+[ -n "${PULUMI_BACKEND_URL:-}" ] || npm_form=true
+command -v pulumi >/dev/null || npm_form=true
+if [ "$npm_form" = true ]; then
+  export GITOPS_KYVERNO_CLI=npm; pulumi_cmd="npm run pulumi --"
+else
+  unset GITOPS_KYVERNO_CLI; pulumi_cmd=pulumi
+fi
 
 if [ "$cmd" = status ]; then exec ts-node "$root/scripts/status.ts" "$stack" "$@"; fi
 if [ "$cmd" = wait ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack" "$@"; fi
@@ -40,40 +71,70 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   dir="${PULUMI_LOCAL_BACKEND:-$HOME/.pulumi-local}"
   mkdir -p "$dir"
   export PULUMI_BACKEND_URL="file://$dir"
+  # A `pulumi login` of yours is left as it is, and not used here: say so.
+  login=$(sed -n 's/^[[:space:]]*"current":[[:space:]]*"\([^"]*\)".*/\1/p' "${PULUMI_HOME:-$HOME/.pulumi}/credentials.json" 2>/dev/null | head -n 1 || true)
+  if [ -n "$login" ] && [ "$login" != "$PULUMI_BACKEND_URL" ]; then
+    echo "[stack] you are logged in to $login; this stack uses $PULUMI_BACKEND_URL (to use your login: export PULUMI_BACKEND_URL=$login)" >&2
+  fi
   if [ -z "${PULUMI_CONFIG_PASSPHRASE+x}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
     echo "local backend $PULUMI_BACKEND_URL: set PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE (it encrypts the stack's secrets)" >&2
     exit 2
   fi
 fi
-echo "[stack] $cmd $stack on $PULUMI_BACKEND_URL" >&2
+echo "[stack] ${cmd}${stack:+ $stack} on $PULUMI_BACKEND_URL" >&2
+
+# Flags of `destroy` that also shape the recording `up` (confirmation, output,
+# message, parallelism, config file). Anything else (--target,
+# --target-dependents, --exclude-protected, --remove...) is destroy's alone.
+recording_up_flags=(--yes -y --skip-preview -f --non-interactive --suppress-outputs --suppress-progress
+  --diff --debug --logtostderr --emoji)
+recording_up_value_flags=(--color --message -m --parallel -p --verbose -v --config-file)
+# Flags whose value may follow as the next argument.
+value_flags=("${recording_up_value_flags[@]}" --target -t --exclude)
+in_list() { local x=$1; shift; local y; for y in "$@"; do [ "$x" = "$y" ] && return 0; done; return 1; }
 
 case "$cmd" in
+  pulumi)
+    exec pulumi "$@"
+    ;;
   preview|up)
     # A new stack is created on first use (passphrase secrets on self-managed backends).
-    pulumi stack select --create "$stack" >/dev/null
+    pulumi stack select --create --stack "$stack" >/dev/null
     if [ "$cmd" = preview ]; then exec pulumi preview --stack "$stack" --diff "$@"; fi
     wait=false args=()
     for a in "$@"; do
       if [ "$a" = --wait ]; then wait=true; else args+=("$a"); fi
     done
-    pulumi up --stack "$stack" "${args[@]}"
+    pulumi up --stack "$stack" ${args[@]+"${args[@]}"}
     if [ "$wait" = true ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack"; fi
     ;;
   refresh)
     exec pulumi refresh --stack "$stack" "$@"
     ;;
   destroy)
-    want=false args=()
-    for a in "$@"; do
-      if [ "$a" = --delete-repository ]; then want=true; else args+=("$a"); fi
+    want=false args=() up_args=() targeted=false
+    while [ $# -gt 0 ]; do
+      a=$1; shift
+      if [ "$a" = --delete-repository ]; then want=true; continue; fi
+      name=${a%%=*} flag=("$a")
+      if [[ "$a" != *=* ]] && in_list "$name" "${value_flags[@]}" && [ $# -gt 0 ]; then flag+=("$1"); shift; fi
+      args+=("${flag[@]}")
+      if in_list "$name" "${recording_up_flags[@]}" "${recording_up_value_flags[@]}"; then up_args+=("${flag[@]}"); fi
+      if in_list "$name" --target -t --exclude; then targeted=true; fi
     done
     have=$(pulumi config get deleteRepositoryOnDestroy --stack "$stack" 2>/dev/null || echo false)
     if [ "$have" != "$want" ]; then
+      if [ "$targeted" = true ]; then
+        # A recording `up` would update the whole stack, not just the targets.
+        echo "[stack] deleteRepositoryOnDestroy is recorded as $have; a destroy with --target/--exclude cannot change it to $want." >&2
+        echo "[stack] Record it first with a full up, then destroy again:" >&2
+        echo "  $pulumi_cmd config set deleteRepositoryOnDestroy $want --stack $stack && npm run up -- $stack" >&2
+        exit 2
+      fi
       echo "[stack] deleteRepositoryOnDestroy: $have -> $want; recording it with pulumi up first" >&2
       pulumi config set deleteRepositoryOnDestroy "$want" --stack "$stack"
-      pulumi up --stack "$stack" "${args[@]}"
+      pulumi up --stack "$stack" ${up_args[@]+"${up_args[@]}"}
     fi
-    exec pulumi destroy --stack "$stack" "${args[@]}"
+    exec pulumi destroy --stack "$stack" ${args[@]+"${args[@]}"}
     ;;
-  *) usage ;;
 esac

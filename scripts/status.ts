@@ -8,6 +8,7 @@
 import { deploymentRestricted, Finding, fluxReady, policyReady } from "./status/checks";
 import { get, KubeTarget, reachable } from "./status/kubectl";
 import { resolveTarget } from "./status/target";
+import { pulumiCommand } from "../stacks/pulumi-command";
 
 interface Kind {
   section: string;
@@ -60,13 +61,22 @@ function objKey(o: { metadata: { name: string; namespace?: string } }): string {
 async function main(): Promise<number> {
   const t = resolveTarget(process.argv.slice(2), process.cwd());
   if ("usage" in t) {
-    console.error(t.usage);
+    // The way to run it that works from anywhere in the project.
+    console.error(t.usage.replace(/^usage: status /m, "usage: npm run status -- "));
     return 2;
   }
   console.log(`environment ${t.environment ?? "(unknown)"}: kubeconfig ${t.kubeconfig ?? "$KUBECONFIG/default"}, context ${t.context ?? "(current)"}`);
   const unreachable = await reachable(t);
   if (unreachable) {
     console.error(`cannot reach the cluster: ${unreachable}`);
+    if (t.stack) {
+      // The stack's settings are where status (and the program) find the cluster.
+      const cli = pulumiCommand();
+      console.error(
+        `To point stack ${t.stack} at your cluster: ${cli} config set kubeContext <context> --stack ${t.stack}` +
+          ` (and ${cli} config set kubeconfig <path> --stack ${t.stack} if it is not in $KUBECONFIG), or pass --context/--kubeconfig.`,
+      );
+    }
     return 2;
   }
   const sections = await collect(t);

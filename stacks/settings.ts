@@ -14,6 +14,7 @@ import {
     kyvernoReplicasFallback,
     repositoryDefault,
 } from "./defaults";
+import { pulumiCommand } from "./pulumi-command";
 
 export type GitProvider = "github" | "ssh";
 
@@ -104,10 +105,15 @@ export function pulumiConfigSource(): ConfigSource {
 /** Reads and checks every setting of the stack `stack`; throws SettingsError listing every problem. */
 export function loadSettings(stack: string, source: ConfigSource = pulumiConfigSource(), fleetDir = defaultFleetDir()): Settings {
     const problems: string[] = [];
-    const fix = (key: string, example: string, secret = false) =>
-        `pulumi config set ${key} ${example}${secret ? " --secret" : ""} --stack ${stack}`;
-    const problem = (key: string, what: string, example: string, secret = false) =>
-        problems.push(`${key.includes(":") ? key : `${projectNamespace}:${key}`} ${what}. Fix: ${fix(key, example, secret)}`);
+    // Every command printed here must work as printed (test/cli/printed-commands.test.ts
+    // runs them): the CLI prefix that reaches this stack's backend, and secrets
+    // never on a command line (npm echoes its arguments): asked for, or read from a file.
+    const cli = pulumiCommand((name) => source.env(name));
+    const fix = (key: string, value: string) => `${cli} config set ${key} ${value} --stack ${stack}`;
+    const fixSecret = (key: string, file?: string) => `${cli} config set ${key} --secret --stack ${stack}${file ? ` < ${file}` : ""}`;
+    const qualified = (key: string) => (key.includes(":") ? key : `${projectNamespace}:${key}`);
+    const problemWith = (key: string, what: string, command: string) => problems.push(`${qualified(key)} ${what}. Fix: ${command}`);
+    const problem = (key: string, what: string, example: string) => problemWith(key, what, fix(key, example));
 
     const str = (key: string, fallback?: string) => source.get(key) ?? fallback;
     const bool = (key: string, fallback: boolean): boolean => {
@@ -143,13 +149,13 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         if (!repoName.test(repository)) problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
         const tokenFromConfig = source.get("github:token");
         if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
-            problem("github:token", "is stored in plaintext in the stack's config file", "<token>", true);
+            problemWith("github:token", "is stored in plaintext in the stack's config file (the command asks for it and stores it encrypted)", fixSecret("github:token"));
         }
         const token = tokenFromConfig ?? source.env("GITHUB_TOKEN");
         if (token === undefined) {
             problems.push(
-                `no GitHub token: export GITHUB_TOKEN=<token>, or ${fix("github:token", "<token>", true)} ` +
-                    "(it needs the repo scope, or Administration and Contents write on the repository)",
+                "no GitHub token (it needs the repo scope, or Administration and Contents write on the repository): " +
+                    `export GITHUB_TOKEN=<token>, or store it in the stack, encrypted (the command asks for it): ${fixSecret("github:token")}`,
             );
         }
         git = {
@@ -162,16 +168,23 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         };
     } else if (providerRaw === "ssh") {
         const url = str("gitUrl");
-        if (url === undefined) problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", "ssh://git@git.example.com/fleet-infra.git");
-        else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, "ssh://git@git.example.com/fleet-infra.git");
+        const urlExample = "ssh://git@<git-host>/fleet-infra.git";
+        if (url === undefined) problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", urlExample);
+        else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, urlExample);
         const knownHosts = str("gitKnownHosts");
-        if (knownHosts === undefined) problem("gitKnownHosts", "is missing: the Git server's host key as known_hosts lines (ssh-keyscan prints them)", '"$(ssh-keyscan git.example.com)"');
+        if (knownHosts === undefined) {
+            const what = "is missing: the Git server's host keys as known_hosts lines";
+            const scan = url !== undefined && sshUrl.test(url) ? keyscanCommand(url) : undefined;
+            if (scan) problem("gitKnownHosts", `${what}, as ssh-keyscan reads them from ${url}`, `"$(${scan})"`);
+            else problems.push(`${qualified("gitKnownHosts")} ${what}; set gitUrl first, and this message then gives the ssh-keyscan command that reads them`);
+        }
         const writeKey = str("gitWriteKey");
+        const keyFile = "~/.ssh/fleet_push";
         if (writeKey === undefined) {
-            problem("gitWriteKey", "is missing: an OpenSSH private key allowed to push to the fleet repository", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
+            problemWith("gitWriteKey", `is missing: an OpenSSH private key allowed to push to the fleet repository (here read from ${keyFile})`, fixSecret("gitWriteKey", keyFile));
         } else {
-            if (!source.isSecret("gitWriteKey")) problem("gitWriteKey", "is stored in plaintext in the stack's config file", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
-            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey)) problem("gitWriteKey", "is not an OpenSSH or PEM private key", "-- \"$(cat ~/.ssh/fleet_push)\"", true);
+            if (!source.isSecret("gitWriteKey")) problemWith("gitWriteKey", `is stored in plaintext in the stack's config file (store the key file encrypted)`, fixSecret("gitWriteKey", keyFile));
+            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey)) problemWith("gitWriteKey", "is not an OpenSSH or PEM private key", fixSecret("gitWriteKey", keyFile));
         }
         git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", branch };
     } else {
@@ -181,7 +194,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     const kubeconfigRaw = str("kubeconfig");
     const kubeconfig = kubeconfigRaw?.replace(/^~(?=$|\/)/, os.homedir());
     if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
-        problem("kubeconfig", `points at ${kubeconfigRaw}, which does not exist`, "~/.kube/config");
+        problemWith("kubeconfig", `points at ${kubeconfigRaw}, which does not exist (without it, $KUBECONFIG or ~/.kube/config is used)`, `${cli} config rm kubeconfig --stack ${stack}`);
     }
 
     const chart = (key: "fluxOperator" | "kyverno" | "certManager"): ChartSource => {
@@ -239,6 +252,13 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         kyvernoRegistrySecrets,
         fleetDir,
     };
+}
+
+/** The ssh-keyscan command that reads the host keys of an ssh://user@host[:port]/path URL. */
+function keyscanCommand(url: string): string | undefined {
+    const m = /^ssh:\/\/[^@\s/]+@([^\s/:]+)(?::(\d{1,5}))?\//.exec(url);
+    if (!m || !/^[A-Za-z0-9.-]+$/.test(m[1])) return undefined;
+    return m[2] && m[2] !== "22" ? `ssh-keyscan -p ${m[2]} ${m[1]}` : `ssh-keyscan ${m[1]}`;
 }
 
 export function defaultFleetDir(): string {

@@ -18,13 +18,13 @@ const projectNode = path.join(root, "node_modules", ".bin", "node");
 const node = fs.existsSync(projectNode) ? projectNode : process.execPath;
 const tsNode = require.resolve("ts-node/register/transpile-only");
 
-function status(args: string[], cwd = root): { code: number; stdout: string; stderr: string } {
+function status(args: string[], cwd = root, extraEnv: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(node, ["-r", tsNode, path.join(root, "scripts", "status.ts"), ...args], {
     cwd,
     encoding: "utf8",
     timeout: 120_000,
     // KUBECONFIG unusable: only the target chosen by flags or settings may be read.
-    env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
+    env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json"), GITOPS_KYVERNO_CLI: "", ...extraEnv },
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -154,5 +154,15 @@ describe("status (real API server)", function () {
     const r = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"]);
     assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
     assert.match(r.stderr, /cannot reach the cluster/);
+    assert.match(r.stderr, /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/);
+    // Run by scripts/stack.sh on its local backend: the command that reaches it.
+    const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, { GITOPS_KYVERNO_CLI: "npm" });
+    assert.match(viaNpm.stderr, /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/);
+  });
+
+  it("prints its usage as the npm command that runs it", () => {
+    const r = status(["--no-such-flag"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /^unknown flag --no-such-flag\nusage: npm run status -- STACK \[--kubeconfig PATH\]/);
   });
 });

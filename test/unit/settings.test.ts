@@ -57,7 +57,8 @@ describe("stack settings", () => {
     });
 
     it("reject a missing token, naming both ways to give one", () => {
-        assertOneProblem(problems("staging", github, [], {}), "GITHUB_TOKEN", /pulumi config set github:token <token> --secret --stack staging/);
+        // No value on the command line: the CLI asks for it, so no log or history holds the token.
+        assertOneProblem(problems("staging", github, [], {}), "GITHUB_TOKEN", /export GITHUB_TOKEN=<token>, or .*: pulumi config set github:token --secret --stack staging$/);
     });
 
     it("reject a token kept in plaintext config", () => {
@@ -152,6 +153,41 @@ describe("stack settings", () => {
         assert.strictEqual(loadSettings("staging", source({ ...github, adoptExistingRepository: "true" }, [], token)).adoptExistingRepository, true);
         assertOneProblem(problems("staging", { ...ssh, adoptExistingRepository: "true" }, ["gitWriteKey"], {}), "adoptExistingRepository", /only applies to GitHub/);
         assertOneProblem(problems("staging", { ...github, adoptExistingRepository: "yes" }), "adoptExistingRepository", /true or false.*pulumi config set adoptExistingRepository false --stack staging/);
+    });
+
+    it("give the write key's fix as a file read on stdin, never the key on a command line", () => {
+        const found = problems("staging", { gitProvider: "ssh" }, [], {});
+        const key = found.find((p) => p.includes("gitWriteKey"));
+        assert.match(key ?? "", /Fix: pulumi config set gitWriteKey --secret --stack staging < ~\/\.ssh\/fleet_push$/);
+    });
+
+    it("give ssh-keyscan for the configured server, and no guessed host without one", () => {
+        const scan = (url: string) => problems("staging", { gitProvider: "ssh", gitUrl: url }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
+        assert.match(scan("ssh://git@127.0.0.1:2222/srv/fleet.git"), /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan -p 2222 127\.0\.0\.1\)" --stack staging$/);
+        assert.match(scan("ssh://git@git.acme.test/fleet.git"), /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan git\.acme\.test\)" --stack staging$/);
+        const without = problems("staging", { gitProvider: "ssh" }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
+        assert.match(without, /set gitUrl first/);
+        assert.doesNotMatch(without, /config set gitKnownHosts/);
+    });
+
+    it("fix a kubeconfig that does not exist by falling back to $KUBECONFIG", () => {
+        assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /Fix: pulumi config rm kubeconfig --stack staging$/);
+    });
+
+    it("print `npm run pulumi --` commands when scripts/stack.sh chose the backend, plain `pulumi` otherwise", () => {
+        // One problem of each shape: a value, a rm, ssh-keyscan, a key file, the overlay's, the token's.
+        const each = (cli: Record<string, string>) => [
+            ...problems("staging", { ...github, kyvernoReplicas: "0", kubeconfig: "/nonexistent" }, [], { ...token, ...cli }),
+            ...problems("staging", { gitProvider: "ssh", gitUrl: "ssh://git@h/x.git" }, [], cli),
+            ...problems("qa", github, [], { ...token, ...cli }),
+            ...problems("staging", github, [], cli),
+        ];
+        const viaNpm = each({ GITOPS_KYVERNO_CLI: "npm" });
+        assert.strictEqual(viaNpm.length, 6, viaNpm.join("\n"));
+        for (const p of viaNpm) assert.match(p, /: npm run pulumi -- config (set|rm) [^\n]+ --stack (staging|qa)( < \S+)?$/, p);
+        for (const p of each({})) assert.match(p, /: pulumi config (set|rm) [^\n]+ --stack (staging|qa)( < \S+)?$/, p);
+        // Anything else in that variable is not taken as a command prefix.
+        for (const p of each({ GITOPS_KYVERNO_CLI: "rm -rf /;" })) assert.match(p, /: pulumi config (set|rm) /, p);
     });
 
     it("reject deleteRepositoryOnDestroy on an SSH server and non-boolean values", () => {
