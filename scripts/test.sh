@@ -16,7 +16,7 @@ stage "typecheck" npm run --silent typecheck
 stage "lint" npm run --silent lint
 stage "unit tests" npm run --silent test:unit
 
-stage "system packages (etcd, sshd, git, shellcheck)" bash scripts/install-system-deps.sh
+stage "system packages (sshd, git, chromium, shellcheck)" bash scripts/install-system-deps.sh
 stage "shell scripts (shellcheck)" npm run --silent lint:shell
 stage "pinned tools" bash scripts/tools.sh
 stage "Pulumi plugins" bash scripts/pulumi-plugins.sh
