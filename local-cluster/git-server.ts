@@ -11,11 +11,10 @@
 //   await git.stop();
 import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { launch } from "./processes";
-import { freePort, waitFor } from "./util";
+import { canConnect, freePort, waitFor } from "./util";
 
 export interface SshKeyPair {
     /** OpenSSH private key (unencrypted). */
@@ -173,15 +172,4 @@ function sshdConfig(o: { port: number; hostKey: string; authorizedKeys: string; 
         "LogLevel VERBOSE",
         "",
     ].join("\n");
-}
-
-function canConnect(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = net.connect(port, "127.0.0.1");
-        socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-        });
-        socket.once("error", () => resolve(false));
-    });
 }

@@ -6,12 +6,11 @@
 import { execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { launch, stopProcess } from "./processes";
-import { findBinary, freePort, waitFor } from "./util";
+import { canConnect, findBinary, freePort, waitFor } from "./util";
 
 const run = promisify(execFile);
 
@@ -53,17 +52,6 @@ export async function startLocalRegistry(dir: string, port?: number): Promise<Lo
         },
         stop: () => stopProcess(proc),
     };
-}
-
-function canConnect(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-        const socket = net.connect(port, "127.0.0.1");
-        socket.once("connect", () => {
-            socket.destroy();
-            resolve(true);
-        });
-        socket.once("error", () => resolve(false));
-    });
 }
 
 /** Every podinfo tag the fleet's overlays (and base) name: what the registry must hold. */

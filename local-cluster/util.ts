@@ -18,6 +18,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export function canConnect(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const socket = net.connect(port, "127.0.0.1");
+        socket.once("connect", () => {
+            socket.destroy();
+            resolve(true);
+        });
+        socket.once("error", () => resolve(false));
+    });
+}
+
 /** The project's pinned build in .tools/bin first, then PATH. */
 export function findBinary(name: string): string {
   const dirs = [path.join(repoRoot, ".tools", "bin"), ...(process.env.PATH ?? "").split(path.delimiter)];
