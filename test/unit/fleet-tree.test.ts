@@ -78,14 +78,24 @@ describe("the fleet tree", () => {
         const [deployment] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/deployment.yaml"), "utf8"), "deployment");
         assert.strictEqual(deployment.spec.template.spec.securityContext, undefined);
         for (const c of deployment.spec.template.spec.containers) assert.strictEqual(c.securityContext, undefined);
-        const [ns] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/namespace.yaml"), "utf8"), "namespace");
+    });
+
+    it("puts the tenant namespace in infra-configs, applied (and cached by Kyverno) before the apps that need it", () => {
+        const [ns] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/tenants/podinfo.yaml"), "utf8"), "namespace");
+        assert.strictEqual(ns.kind, "Namespace");
         assert.strictEqual(ns.metadata.labels["toolkit.fluxcd.io/tenant"], "dev-team");
+        const [base] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/kustomization.yaml"), "utf8"), "base");
+        for (const rel of base.resources as string[]) {
+            const [o] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo", rel), "utf8"), rel);
+            assert.notStrictEqual(o.kind, "Namespace", `${rel}: a namespace applied with its workloads can reach Kyverno's cache after them`);
+        }
     });
 
     it("has two mutating policies, each matching only Deployments in dev-team namespaces", () => {
         const [k] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"), "configs");
-        assert.strictEqual(k.resources.length, 2);
-        for (const rel of k.resources as string[]) {
+        const policies = (k.resources as string[]).filter((r) => r.startsWith("policies/"));
+        assert.strictEqual(policies.length, 2);
+        for (const rel of policies) {
             const [policy] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs", rel), "utf8"), rel);
             assert.strictEqual(policy.kind, "ClusterPolicy");
             assert.ok(policy.metadata.annotations["policies.kyverno.io/description"], `${rel} has no description`);
