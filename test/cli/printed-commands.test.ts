@@ -20,7 +20,7 @@ const keysWithCommands = [
     "environment", "branch", "githubOwner", "repository", "repositoryPrivate", "github:token", "gitProvider", "gitUrl",
     "gitKnownHosts", "gitWriteKey", "kubeconfig", "fluxOperatorChartRepo", "fluxOperatorChartVersion", "kyvernoChartRepo",
     "kyvernoChartVersion", "certManagerChartRepo", "certManagerChartVersion", "fluxVersion", "kyvernoReplicas",
-    "deleteRepositoryOnDestroy",
+    "deleteRepositoryOnDestroy", "adoptExistingRepository", "kyvernoRegistrySecrets",
 ];
 
 const token = "ghp_typed_at_the_prompt_0123456789";
@@ -40,6 +40,7 @@ const scenarios: Scenario[] = [
             fluxOperatorChartRepo: "ghcr.io/x", fluxOperatorChartVersion: "latest", kyvernoChartRepo: "ftp://x",
             kyvernoChartVersion: "3.x", certManagerChartRepo: "charts", certManagerChartVersion: "v1",
             fluxVersion: "2.x", kyvernoReplicas: "0", deleteRepositoryOnDestroy: "maybe",
+            adoptExistingRepository: "maybe", kyvernoRegistrySecrets: "Not_A_Secret",
         },
     },
     // No token anywhere, and a stack without an overlay of its own.
