@@ -21,6 +21,7 @@ const minutes = (n: number) => n * 60_000;
 const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
 const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 const KUSTOMIZATIONS = ["infra-configs", "apps"];
+const POLICIES = ["add-restricted-security-context", "resolve-image-digest"];
 
 /** The lines of the section that belong to one Kustomization: from its bullet to the next bullet. */
 function part(section: string, name: string): string[] {
@@ -87,21 +88,28 @@ describe("the pull request's Flux diff section, against the live local cluster",
         await world.stop();
     });
 
-    it("staging is up and converged (pulumi up; every Kustomization Ready at fleetCommit; podinfo Available)", async function () {
+    it("staging is up and converged (pulumi up; Kustomizations and policies Ready at fleetCommit; podinfo Available, its image pinned to a digest by Kyverno)", async function () {
         this.timeout(minutes(12));
         await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
         const commit = String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value.fleetCommit);
         await eventually(
-            "GitRepository at fleetCommit, Kustomizations Ready, podinfo Available",
-            120,
+            "GitRepository at fleetCommit, Kustomizations and policies Ready, podinfo Available with its image pinned by Kyverno",
+            180,
             async () => {
                 const source = await world.kube.get(GITREPO);
                 if (source?.status?.artifact?.revision !== `main@sha1:${commit}`) return undefined;
                 for (const name of ["flux-system", ...KUSTOMIZATIONS]) if (!(await world.ready(ks(name)))) return undefined;
+                for (const name of POLICIES) if (!(await world.ready(`/apis/kyverno.io/v1/clusterpolicies/${name}`))) return undefined;
                 const d = await world.deployment();
+                // Kyverno pinned the live image: the baseline the diffs below are made against.
+                if (!String(d?.spec?.template?.spec?.containers?.[0]?.image).endsWith(`@${world.digest("staging", "6.9.2")}`)) return undefined;
                 return (d?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Available" && c.status === "True") || undefined;
             },
-            async () => (await Promise.all(["flux-system", ...KUSTOMIZATIONS].map(async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`))).join("\n"),
+            async () =>
+                [
+                    ...(await Promise.all(["flux-system", ...KUSTOMIZATIONS].map(async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`))),
+                    `podinfo image: ${(await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image}`,
+                ].join("\n"),
         );
         unchanged = renderTree();
     });
