@@ -29,7 +29,7 @@ diff=$(git diff --no-color HEAD^1 HEAD -- fleet/)
   echo "Each stack's generated \`clusters/<env>/\` files show in its \`pulumi preview\` comment."
   echo
   echo "### What Flux would change"
-  flux_sections=$(env | sed -n 's/^\(FLUX_DIFF_[A-Z0-9_]*\)=.*/\1/p' | sort)
+  flux_sections=$(compgen -v FLUX_DIFF_ | sort || true)
   shown=0
   for name in $flux_sections; do
     [ -n "${!name}" ] || continue
