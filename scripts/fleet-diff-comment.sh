@@ -19,10 +19,11 @@ diff=$(git diff --no-color HEAD^1 HEAD -- fleet/)
   else
     echo '```'; git diff --stat HEAD^1 HEAD -- fleet/; echo '```'
     # A fence longer than any backtick run in the diff, so the diff cannot end it.
-    fence=$(printf '%s\n' "$diff" | grep -o '`\+' | awk '{ if (length($0) > n) n = length($0) } END { n = (n < 3 ? 3 : n + 1); s = ""; for (i = 0; i < n; i++) s = s "`"; print s }')
+    fence=$(printf '%s\n' "$diff" | { grep -o '`\+' || true; } | awk '{ if (length($0) > n) n = length($0) } END { n = (n < 3 ? 3 : n + 1); s = ""; for (i = 0; i < n; i++) s = s "`"; print s }')
     echo "${fence}diff"
     # GitHub comments hold 65536 characters: half for this diff, half for Flux's.
-    printf '%s\n' "$diff" | head -c 30000
+    # awk ends a line cut short, so the closing fence starts a line of its own.
+    printf '%s\n' "$diff" | head -c 30000 | awk 1
     echo "$fence"
     [ "${#diff}" -le 30000 ] || echo "_Diff truncated to 30000 of ${#diff} characters; \`git diff HEAD^1 HEAD -- fleet/\` shows all of it._"
   fi

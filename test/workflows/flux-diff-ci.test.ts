@@ -91,6 +91,22 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
             assert.ok(r.stdout.indexOf("### What Flux would change") > lines.slice(0, close + 1).join("\n").length, "the Flux section is not after the git diff");
         });
 
+        it("a plain diff gets a plain fence; one over the limit is cut at a line and its fence still closes", () => {
+            const dir = repo();
+            for (const notes of ["plain", "x".repeat(40000)]) {
+                fs.writeFileSync(path.join(dir, "fleet", "notes.yaml"), `notes: ${notes}\n`);
+                spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", notes.slice(0, 5)], { cwd: dir });
+            }
+            const r = bash("fleet-diff-comment.sh", [], {}, dir);
+            assert.equal(r.status, 0, r.stderr);
+            const lines = r.stdout.split("\n");
+            const open = lines.indexOf("```diff");
+            assert.ok(open > 0, r.stdout.slice(0, 2000));
+            const close = lines.indexOf("```", open + 1);
+            assert.ok(close > open, "the fence of a cut diff does not close on a line of its own");
+            assert.match(lines[close + 1], /^_Diff truncated to 30000 of \d+ characters/);
+        });
+
         it("says why there is no Flux diff when no environment produced one", () => {
             const r = bash("fleet-diff-comment.sh", [], { FLUX_DIFF_STAGING: "" }, repo());
             assert.equal(r.status, 0, r.stderr);
