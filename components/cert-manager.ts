@@ -18,11 +18,7 @@ export class CertManager extends pulumi.ComponentResource {
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:tls:CertManager", name, {}, opts);
-        const ns = new k8s.core.v1.Namespace(
-            name,
-            { metadata: { name: "cert-manager", labels: sreTenantLabel } },
-            { parent: this, provider: args.kubernetes },
-        );
+        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "cert-manager", labels: sreTenantLabel } }, { parent: this, provider: args.kubernetes });
         this.manager = new certmanager.CertManager(
             name,
             {

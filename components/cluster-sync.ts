@@ -53,9 +53,9 @@ export class ClusterSync extends pulumi.ComponentResource {
                     annotations: {
                         "reconcile.fluxcd.io/requestedAt": args.commit,
                         // Handled this request (so fetched this commit or a later head), and Ready.
-                        "pulumi.com/waitFor": pulumi.output(args.commit).apply((c) =>
-                            JSON.stringify([`jsonpath={.status.lastHandledReconcileAt}=${c}`, "condition=Ready"]),
-                        ),
+                        "pulumi.com/waitFor": pulumi
+                            .output(args.commit)
+                            .apply((c) => JSON.stringify([`jsonpath={.status.lastHandledReconcileAt}=${c}`, "condition=Ready"])),
                         "pulumi.com/timeoutSeconds": timeout,
                     },
                 },

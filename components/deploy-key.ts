@@ -21,7 +21,11 @@ export class DeployKey extends pulumi.ComponentResource {
 
     constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:fleet:DeployKey", name, {}, opts);
-        const key = new tls.PrivateKey(name, { algorithm: "ED25519" }, { parent: this, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] });
+        const key = new tls.PrivateKey(
+            name,
+            { algorithm: "ED25519" },
+            { parent: this, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] },
+        );
         this.publicKey = key.publicKeyOpenssh;
         this.privateKey = pulumi.secret(key.privateKeyOpenssh);
         this.fingerprint = key.publicKeyFingerprintSha256;

@@ -99,7 +99,14 @@ export class Flux extends pulumi.ComponentResource {
         // Destroy: the sync goes first, and waits until what Flux applied is pruned.
         this.sync = new ClusterSync(
             `${name}-sync`,
-            { environment: args.environment, namespace: ns.metadata.name, url: args.url, branch: args.branch, secretName: secret.metadata.name, commit: args.commit },
+            {
+                environment: args.environment,
+                namespace: ns.metadata.name,
+                url: args.url,
+                branch: args.branch,
+                secretName: secret.metadata.name,
+                commit: args.commit,
+            },
             { parent: this, dependsOn: [this.instance, secret, ...args.syncAfter] },
         );
         this.namespace = ns.metadata.name;

@@ -35,11 +35,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
         const s = args.settings;
         const env = s.environment;
 
-        const kubernetes = new k8s.Provider(
-            `${name}-kubernetes`,
-            { kubeconfig: s.kubeconfig, context: s.kubeContext },
-            { parent: this },
-        );
+        const kubernetes = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: s.kubeconfig, context: s.kubeContext }, { parent: this });
 
         this.repository = new FleetRepository(
             "fleet",
@@ -66,7 +62,11 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.repository] },
         );
 
-        this.kyverno = new Kyverno("kyverno", { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets }, { parent: this, provider: kubernetes });
+        this.kyverno = new Kyverno(
+            "kyverno",
+            { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets },
+            { parent: this, provider: kubernetes },
+        );
         this.certManager = new CertManager("cert-manager", { chart: s.charts.certManager, kubernetes }, { parent: this, provider: kubernetes });
 
         this.flux = new Flux(

@@ -22,12 +22,16 @@ export async function loopState(kube: KubeClient, expected = { kustomizations: [
     const waitingFor: string[] = [];
     const notReady = (what: string, obj: Parameters<typeof readyCondition>[0]) => {
         const c = readyCondition(obj);
-        if (c?.status !== "True") waitingFor.push(`${what}: ${c ? c.reason ?? c.status : obj ? "no status yet" : "not created yet"}`);
+        if (c?.status !== "True") waitingFor.push(`${what}: ${c ? (c.reason ?? c.status) : obj ? "no status yet" : "not created yet"}`);
     };
     const source = await kube.get(loopPaths.source).catch(() => undefined);
     notReady("GitRepository flux-system", source);
     const kustomizations = await kube.list(loopPaths.kustomizations).catch(() => []);
-    for (const name of expected.kustomizations) notReady(`Kustomization ${name}`, kustomizations.find((k) => k.metadata.name === name));
+    for (const name of expected.kustomizations)
+        notReady(
+            `Kustomization ${name}`,
+            kustomizations.find((k) => k.metadata.name === name),
+        );
     const policies = await kube.list(loopPaths.policies).catch(() => []);
     if (policies.length < expected.policies) waitingFor.push(`ClusterPolicies: ${policies.length} of ${expected.policies} created`);
     for (const p of policies) notReady(`ClusterPolicy ${p.metadata.name}`, p);

@@ -72,8 +72,11 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
     let exited = false;
     sshd.on("exit", () => (exited = true));
     try {
-        await waitFor("sshd listening", () => canConnect(port), 20_000, () =>
-            exited ? `sshd exited: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}` : undefined,
+        await waitFor(
+            "sshd listening",
+            () => canConnect(port),
+            20_000,
+            () => (exited ? `sshd exited: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}` : undefined),
         );
     } catch (err) {
         if (!exited) sshd.kill("SIGKILL");
@@ -135,7 +138,12 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
                 } catch {
                     /* already gone */
                 }
-                await waitFor("sshd exit", async () => exited, 10_000, () => undefined).catch(() => sshd.kill("SIGKILL"));
+                await waitFor(
+                    "sshd exit",
+                    async () => exited,
+                    10_000,
+                    () => undefined,
+                ).catch(() => sshd.kill("SIGKILL"));
             }
             if (!process.env.GIT_SSH_SERVER_KEEP) fs.rmSync(dir, { recursive: true, force: true });
         },

@@ -71,7 +71,10 @@ export async function startHelmRepo(charts: (ChartFiles | ChartDir)[], opts: { p
         }
         const tgz = `${chart.name}-${chart.version}.tgz`;
         execFileSync("tar", ["-czf", path.join(served, tgz), "-C", path.dirname(src), chart.name]);
-        const digest = crypto.createHash("sha256").update(fs.readFileSync(path.join(served, tgz))).digest("hex");
+        const digest = crypto
+            .createHash("sha256")
+            .update(fs.readFileSync(path.join(served, tgz)))
+            .digest("hex");
         (entries[chart.name] ??= []).push({ ...chart, urls: [`${url}/${tgz}`], created: new Date().toISOString(), digest });
     }
     fs.writeFileSync(path.join(served, "index.yaml"), YAML.stringify({ apiVersion: "v1", entries, generated: new Date().toISOString() }));
@@ -92,5 +95,12 @@ export async function startHelmRepo(charts: (ChartFiles | ChartDir)[], opts: { p
 }
 
 function chartYaml(chart: ChartFiles) {
-    return { apiVersion: "v2", name: chart.name, version: chart.version, appVersion: chart.version, type: "application", description: `Test chart ${chart.name}` };
+    return {
+        apiVersion: "v2",
+        name: chart.name,
+        version: chart.version,
+        appVersion: chart.version,
+        type: "application",
+        description: `Test chart ${chart.name}`,
+    };
 }

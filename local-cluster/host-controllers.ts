@@ -190,7 +190,9 @@ export class HostControllerSupervisor {
                 if (current && current.key === key && !hasExited(current.process)) continue;
                 const restarts = current ? current.restarts + 1 : 0;
                 if (current) {
-                    this.note(`${id}: ${hasExited(current.process) ? `exited (${current.process.exitCode ?? current.process.signalCode}), restarting` : "container changed, restarting"}`);
+                    this.note(
+                        `${id}: ${hasExited(current.process) ? `exited (${current.process.exitCode ?? current.process.signalCode}), restarting` : "container changed, restarting"}`,
+                    );
                     await this.stopOne(id);
                     if (restarts > 1) await new Promise((r) => setTimeout(r, Math.min(5000, 500 * restarts)));
                 }

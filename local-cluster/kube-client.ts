@@ -24,7 +24,12 @@ export interface KubeObject {
 }
 
 export class KubeRequestError extends Error {
-    constructor(readonly method: string, readonly path: string, readonly status: number, readonly body: string) {
+    constructor(
+        readonly method: string,
+        readonly path: string,
+        readonly status: number,
+        readonly body: string,
+    ) {
         super(`${method} ${path}: HTTP ${status} ${body.slice(0, 400)}`);
     }
 }
@@ -32,7 +37,10 @@ export class KubeRequestError extends Error {
 export class KubeClient {
     private readonly tls: { ca: Buffer; cert: Buffer; key: Buffer };
 
-    constructor(readonly server: string, certs: Pick<Certs, "caCert" | "adminCert" | "adminKey">) {
+    constructor(
+        readonly server: string,
+        certs: Pick<Certs, "caCert" | "adminCert" | "adminKey">,
+    ) {
         this.tls = { ca: fs.readFileSync(certs.caCert), cert: fs.readFileSync(certs.adminCert), key: fs.readFileSync(certs.adminKey) };
     }
 

@@ -14,7 +14,13 @@ import { findBinary, waitFor } from "./util";
 export const fakeNodeName = "kwok-node-0";
 const managedBy = { key: "kwok.x-k8s.io/node", value: "fake" };
 
-const stageFiles = ["node/fast/node-initialize.yaml", "node/heartbeat/node-heartbeat.yaml", "pod/fast/pod-ready.yaml", "pod/fast/pod-complete.yaml", "pod/fast/pod-delete.yaml"];
+const stageFiles = [
+    "node/fast/node-initialize.yaml",
+    "node/heartbeat/node-heartbeat.yaml",
+    "pod/fast/pod-ready.yaml",
+    "pod/fast/pod-complete.yaml",
+    "pod/fast/pod-delete.yaml",
+];
 
 export async function startFakeNodes(cluster: KubeCluster, kube: KubeClient): Promise<ChildProcess> {
     const stages = path.join(toolHome("kwok"), "stages");

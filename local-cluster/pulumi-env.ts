@@ -25,4 +25,3 @@ export function pulumiEnv(backendDir: string, passphrase: string | { file: strin
         CI: process.env.CI ?? "true",
     };
 }
-

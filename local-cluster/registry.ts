@@ -32,7 +32,12 @@ export async function startLocalRegistry(dir: string, port?: number): Promise<Lo
     const storage = path.join(dir, "registry");
     fs.mkdirSync(storage, { recursive: true });
     const proc = launch(crane, ["registry", "serve", "--address", host, "--disk", storage], { dir, logFile: path.join(dir, "registry.log") });
-    await waitFor(`registry on ${host}`, () => canConnect(listen), 20_000, () => (proc.exitCode !== null ? `crane exited (${proc.exitCode}); see ${dir}/registry.log` : undefined));
+    await waitFor(
+        `registry on ${host}`,
+        () => canConnect(listen),
+        20_000,
+        () => (proc.exitCode !== null ? `crane exited (${proc.exitCode}); see ${dir}/registry.log` : undefined),
+    );
 
     const digest = async (repository: string, tag: string) => (await run(crane, ["digest", `${host}/${repository}:${tag}`])).stdout.trim();
     return {
@@ -67,4 +72,3 @@ export function fleetPodinfoTags(fleetDir: string): string[] {
     for (const m of base.matchAll(/image: ghcr\.io\/stefanprodan\/podinfo:([\w.-]+)/g)) tags.add(m[1]);
     return [...tags];
 }
-

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
             const start = Date.now();
             await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "staging"]);
             await eventually("namespaces gone", 120, async () => {
-                const left = (await world.kube.list("/api/v1/namespaces")).filter((n) => ["podinfo", "flux-system", "kyverno", "cert-manager"].includes(n.metadata.name));
+                const left = (await world.kube.list("/api/v1/namespaces")).filter((n) =>
+                    ["podinfo", "flux-system", "kyverno", "cert-manager"].includes(n.metadata.name),
+                );
                 return left.length === 0 ? true : undefined;
             });
             rows.destroy.push((Date.now() - start) / 1000);

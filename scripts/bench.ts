@@ -72,7 +72,9 @@ async function main(): Promise<void> {
         console.log(`\npulumi ${(await world.pulumi.run(["version"])).stdout.trim()}, median of ${runs} run(s) each:`);
         for (const [what, xs] of results) {
             const m = median(xs);
-            console.log(`  ${what.padEnd(36)} ${m.toFixed(2).padStart(7)} s  ${(m / floor).toFixed(2).padStart(5)}x floor   [${xs.map((x) => x.toFixed(2)).join(", ")}]`);
+            console.log(
+                `  ${what.padEnd(36)} ${m.toFixed(2).padStart(7)} s  ${(m / floor).toFixed(2).padStart(5)}x floor   [${xs.map((x) => x.toFixed(2)).join(", ")}]`,
+            );
         }
         const worst = Math.max(median(results[0][1]), median(results[1][1])) / floor;
         console.log(`target: unchanged preview and no-op up <= 2.00x floor: ${worst <= 2 ? "met" : "NOT met"} (${worst.toFixed(2)}x)`);

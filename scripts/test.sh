@@ -14,6 +14,7 @@ stage() {
 
 stage "typecheck" npm run --silent typecheck
 stage "lint" npm run --silent lint
+stage "format (prettier --check)" npm run --silent format:check
 stage "unit tests" npm run --silent test:unit
 
 stage "system packages (sshd, git, chromium, shellcheck)" bash scripts/install-system-deps.sh

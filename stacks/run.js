@@ -22,12 +22,16 @@ let compilerOptions;
 function transpile(source, fileName) {
     const ts = require("typescript");
     if (!compilerOptions) {
-        const parsed = ts.getParsedCommandLineOfConfigFile(tsconfigPath, {}, {
-            ...ts.sys,
-            onUnRecoverableConfigFileDiagnostic: (d) => {
-                throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+        const parsed = ts.getParsedCommandLineOfConfigFile(
+            tsconfigPath,
+            {},
+            {
+                ...ts.sys,
+                onUnRecoverableConfigFileDiagnostic: (d) => {
+                    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+                },
             },
-        });
+        );
         compilerOptions = { ...parsed.options, module: ts.ModuleKind.CommonJS, inlineSourceMap: true, sourceMap: false, declaration: false, noEmit: false };
     }
     return ts.transpileModule(source, { compilerOptions, fileName }).outputText;

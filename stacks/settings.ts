@@ -5,15 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import {
-    branchDefault,
-    chartDefaults,
-    ChartSource,
-    environmentDefaults,
-    fluxVersionDefault,
-    kyvernoReplicasFallback,
-    repositoryDefault,
-} from "./defaults";
+import { branchDefault, chartDefaults, ChartSource, environmentDefaults, fluxVersionDefault, kyvernoReplicasFallback, repositoryDefault } from "./defaults";
 import { pulumiCommand } from "./pulumi-command";
 
 export type GitProvider = "github" | "ssh";
@@ -62,10 +54,7 @@ export interface Settings {
 
 export class SettingsError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
-        super(
-            `The stack's settings have ${problems.length} problem(s); nothing was created:\n` +
-                problems.map((p) => `  - ${p}`).join("\n"),
-        );
+        super(`The stack's settings have ${problems.length} problem(s); nothing was created:\n` + problems.map((p) => `  - ${p}`).join("\n"));
         this.name = "SettingsError";
     }
 }
@@ -149,7 +138,11 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         if (!repoName.test(repository)) problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
         const tokenFromConfig = source.get("github:token");
         if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
-            problemWith("github:token", "is stored in plaintext in the stack's config file (the command asks for it and stores it encrypted)", fixSecret("github:token"));
+            problemWith(
+                "github:token",
+                "is stored in plaintext in the stack's config file (the command asks for it and stores it encrypted)",
+                fixSecret("github:token"),
+            );
         }
         const token = tokenFromConfig ?? source.env("GITHUB_TOKEN");
         if (token === undefined) {
@@ -181,10 +174,20 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         const writeKey = str("gitWriteKey");
         const keyFile = "~/.ssh/fleet_push";
         if (writeKey === undefined) {
-            problemWith("gitWriteKey", `is missing: an OpenSSH private key allowed to push to the fleet repository (here read from ${keyFile})`, fixSecret("gitWriteKey", keyFile));
+            problemWith(
+                "gitWriteKey",
+                `is missing: an OpenSSH private key allowed to push to the fleet repository (here read from ${keyFile})`,
+                fixSecret("gitWriteKey", keyFile),
+            );
         } else {
-            if (!source.isSecret("gitWriteKey")) problemWith("gitWriteKey", `is stored in plaintext in the stack's config file (store the key file encrypted)`, fixSecret("gitWriteKey", keyFile));
-            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey)) problemWith("gitWriteKey", "is not an OpenSSH or PEM private key", fixSecret("gitWriteKey", keyFile));
+            if (!source.isSecret("gitWriteKey"))
+                problemWith(
+                    "gitWriteKey",
+                    `is stored in plaintext in the stack's config file (store the key file encrypted)`,
+                    fixSecret("gitWriteKey", keyFile),
+                );
+            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey))
+                problemWith("gitWriteKey", "is not an OpenSSH or PEM private key", fixSecret("gitWriteKey", keyFile));
         }
         git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", branch };
     } else {
@@ -194,13 +197,18 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     const kubeconfigRaw = str("kubeconfig");
     const kubeconfig = kubeconfigRaw?.replace(/^~(?=$|\/)/, os.homedir());
     if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
-        problemWith("kubeconfig", `points at ${kubeconfigRaw}, which does not exist (without it, $KUBECONFIG or ~/.kube/config is used)`, `${cli} config rm kubeconfig --stack ${stack}`);
+        problemWith(
+            "kubeconfig",
+            `points at ${kubeconfigRaw}, which does not exist (without it, $KUBECONFIG or ~/.kube/config is used)`,
+            `${cli} config rm kubeconfig --stack ${stack}`,
+        );
     }
 
     const chart = (key: "fluxOperator" | "kyverno" | "certManager"): ChartSource => {
         const repository = str(`${key}ChartRepo`, chartDefaults[key].repository)!;
         const version = str(`${key}ChartVersion`, chartDefaults[key].version)!;
-        if (!chartRepo.test(repository)) problem(`${key}ChartRepo`, `"${repository}" is not an https://, http:// or oci:// chart repository URL`, chartDefaults[key].repository);
+        if (!chartRepo.test(repository))
+            problem(`${key}ChartRepo`, `"${repository}" is not an https://, http:// or oci:// chart repository URL`, chartDefaults[key].repository);
         if (!semver.test(version)) problem(`${key}ChartVersion`, `"${version}" is not an exact chart version`, chartDefaults[key].version);
         return { repository, version };
     };
@@ -221,10 +229,17 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
 
     // Kyverno resolves tags with its own credentials, never the pods' imagePullSecrets.
     const registrySecretsRaw = str("kyvernoRegistrySecrets", "")!;
-    const kyvernoRegistrySecrets = registrySecretsRaw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+    const kyvernoRegistrySecrets = registrySecretsRaw
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n !== "");
     for (const name of kyvernoRegistrySecrets) {
         if (!dnsSubdomain.test(name)) {
-            problem("kyvernoRegistrySecrets", `names "${name}", which is not a Secret name (a comma-separated list of Secrets in the kyverno namespace)`, "regcred");
+            problem(
+                "kyvernoRegistrySecrets",
+                `names "${name}", which is not a Secret name (a comma-separated list of Secrets in the kyverno namespace)`,
+                "regcred",
+            );
         }
     }
 

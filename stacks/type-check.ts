@@ -61,12 +61,16 @@ function writeCache(file: string, checked: Checked[]): void {
 /** Full check of `entryFile` and everything it imports, with tsconfig.json's options. */
 export function typeCheck(dir: string, entryFile: string): { files: string[]; errors: string[] } {
     const ts = require("typescript") as typeof import("typescript");
-    const parsed = ts.getParsedCommandLineOfConfigFile(path.join(dir, "tsconfig.json"), {}, {
-        ...ts.sys,
-        onUnRecoverableConfigFileDiagnostic: (d) => {
-            throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+    const parsed = ts.getParsedCommandLineOfConfigFile(
+        path.join(dir, "tsconfig.json"),
+        {},
+        {
+            ...ts.sys,
+            onUnRecoverableConfigFileDiagnostic: (d) => {
+                throw new Error(ts.flattenDiagnosticMessageText(d.messageText, "\n"));
+            },
         },
-    });
+    );
     if (!parsed) throw new Error(`cannot read ${path.join(dir, "tsconfig.json")}`);
     const options = { ...parsed.options, noEmit: true, noCheck: false };
     const program = ts.createProgram([entryFile], options);

@@ -8,9 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-export type GitAuth =
-    | { kind: "ssh"; privateKey: string; knownHosts: string }
-    | { kind: "token"; token: string };
+export type GitAuth = { kind: "ssh"; privateKey: string; knownHosts: string } | { kind: "token"; token: string };
 
 export interface GitTarget {
     url: string;
@@ -52,11 +50,12 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
             if (status.trim() === "") {
                 return exists ? (await git.run(["rev-parse", "HEAD"])).trim() : "";
             }
-            const written = status.split("\n").filter((l) => /^[AM]/.test(l)).map((l) => l.slice(3));
+            const written = status
+                .split("\n")
+                .filter((l) => /^[AM]/.test(l))
+                .map((l) => l.slice(3));
             const message = typeof plan.message === "function" ? plan.message(written) : plan.message;
-            await git.run(
-                ["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", message],
-            );
+            await git.run(["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", message]);
             try {
                 await git.run(["push", "--quiet", "--porcelain", "origin", `HEAD:refs/heads/${target.branch}`]);
                 return (await git.run(["rev-parse", "HEAD"])).trim();
@@ -135,8 +134,21 @@ function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
         fs.writeFileSync(key, auth.privateKey.endsWith("\n") ? auth.privateKey : `${auth.privateKey}\n`, { mode: 0o600 });
         fs.writeFileSync(knownHosts, auth.knownHosts.endsWith("\n") ? auth.knownHosts : `${auth.knownHosts}\n`);
         env.GIT_SSH_COMMAND = [
-            "ssh", "-F", "/dev/null", "-i", shellQuote(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-            "-o", `UserKnownHostsFile=${shellQuote(knownHosts)}`, "-o", "StrictHostKeyChecking=yes", "-o", "ConnectTimeout=20",
+            "ssh",
+            "-F",
+            "/dev/null",
+            "-i",
+            shellQuote(key),
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            `UserKnownHostsFile=${shellQuote(knownHosts)}`,
+            "-o",
+            "StrictHostKeyChecking=yes",
+            "-o",
+            "ConnectTimeout=20",
         ].join(" ");
     } else {
         // The token travels as an HTTP header set through the environment, so it is in
@@ -154,7 +166,14 @@ function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: st
         childProcess.execFile("git", args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
             if (!err) return resolve(stdout);
             const said = redact(`${stderr}${stdout}`.trim(), secrets);
-            reject(new GitError(`git ${args.filter((a) => !a.startsWith("user.")).slice(0, 3).join(" ")} failed: ${said || err.message}`));
+            reject(
+                new GitError(
+                    `git ${args
+                        .filter((a) => !a.startsWith("user."))
+                        .slice(0, 3)
+                        .join(" ")} failed: ${said || err.message}`,
+                ),
+            );
         });
     });
 }

@@ -34,18 +34,20 @@ export function unsafePaths(paths: string[]): string[] {
 }
 
 export function fileChanges(olds: Record<string, string>, news: Record<string, string>) {
-    const added = Object.keys(news).filter((p) => !(p in olds)).sort();
-    const changed = Object.keys(news).filter((p) => p in olds && olds[p] !== news[p]).sort();
-    const removed = Object.keys(olds).filter((p) => !(p in news)).sort();
+    const added = Object.keys(news)
+        .filter((p) => !(p in olds))
+        .sort();
+    const changed = Object.keys(news)
+        .filter((p) => p in olds && olds[p] !== news[p])
+        .sort();
+    const removed = Object.keys(olds)
+        .filter((p) => !(p in news))
+        .sort();
     return { added, changed, removed };
 }
 
 export function commitMessage(environment: string, changes: ReturnType<typeof fileChanges>, action: "sync" | "remove"): string {
-    const lines = [
-        ...changes.added.map((p) => `A ${p}`),
-        ...changes.changed.map((p) => `M ${p}`),
-        ...changes.removed.map((p) => `D ${p}`),
-    ];
+    const lines = [...changes.added.map((p) => `A ${p}`), ...changes.changed.map((p) => `M ${p}`), ...changes.removed.map((p) => `D ${p}`)];
     const title = action === "sync" ? `fleet(${environment}): sync the GitOps tree` : `fleet(${environment}): remove the environment`;
     return `${title}\n\n${lines.join("\n")}\n\nPushed by the gitops-kyverno Pulumi program.`;
 }
@@ -75,7 +77,8 @@ export class FleetFilesProvider implements pulumi.dynamic.ResourceProvider<Fleet
         const failures: pulumi.dynamic.CheckFailure[] = [];
         const bad = unsafePaths(Object.keys(news.files ?? {}));
         if (bad.length > 0) failures.push({ property: "files", reason: `unsafe repository paths: ${bad.join(", ")}` });
-        if (!news.ownedPrefixes || news.ownedPrefixes.length === 0) failures.push({ property: "ownedPrefixes", reason: "an environment must own at least one path prefix" });
+        if (!news.ownedPrefixes || news.ownedPrefixes.length === 0)
+            failures.push({ property: "ownedPrefixes", reason: "an environment must own at least one path prefix" });
         return { inputs: news, failures };
     }
 

@@ -218,7 +218,10 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
         if (res.status === 404) return [];
         if (res.status !== 200) throw failure(`listing clusters/ in ${id} before deleting it`, res);
         const entries: { name: string; type: string }[] = Array.isArray(res.json) ? res.json : [];
-        return entries.filter((e) => e.type === "dir" && e.name !== props.environment).map((e) => e.name).sort();
+        return entries
+            .filter((e) => e.type === "dir" && e.name !== props.environment)
+            .map((e) => e.name)
+            .sort();
     }
 
     private async api(state: GitHubRepositoryState, method: string, route: string, body?: unknown): Promise<Answer> {

@@ -23,7 +23,8 @@ async function up(): Promise<number> {
     }
     const taken = await portsInUse(demoPorts());
     if (taken.length > 0) {
-        for (const t of taken) console.error(`[demo] port ${t.port} (${t.what}) is in use by another program: stop it${t.env ? `, or set ${t.env} to another port` : ""}.`);
+        for (const t of taken)
+            console.error(`[demo] port ${t.port} (${t.what}) is in use by another program: stop it${t.env ? `, or set ${t.env} to another port` : ""}.`);
         return 2;
     }
     const state: DemoState = await startDemo(paths);

@@ -88,7 +88,14 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
             if (Date.now() - converged > CONVERGE_SECONDS * 1000) throw new Error(`Flux did not converge within ${CONVERGE_SECONDS}s: ${line}`);
             await new Promise((r) => setTimeout(r, 1000));
         }
-        const info = readyText({ paths, repoUrl, readKeyFile: readKey.file, knownHostsFile: path.join(paths.git, "known_hosts"), webUiUrl: live.webUiUrl, seconds: (Date.now() - started) / 1000 });
+        const info = readyText({
+            paths,
+            repoUrl,
+            readKeyFile: readKey.file,
+            knownHostsFile: path.join(paths.git, "known_hosts"),
+            webUiUrl: live.webUiUrl,
+            seconds: (Date.now() - started) / 1000,
+        });
         fs.writeFileSync(paths.info, info);
         console.log(`\n${info}`);
         return state;
@@ -145,12 +152,18 @@ function readyText(o: { paths: DemoPaths; repoUrl: string; readKeyFile: string; 
 /** Runs the project's Pulumi CLI in the project on the demo's backend; output shown unless quiet. */
 function pulumi(env: NodeJS.ProcessEnv, args: string[], opts: { quiet?: boolean; stdin?: string } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-        const child = spawn("pulumi", ["--non-interactive", ...args], { cwd: repoRoot, env, stdio: ["pipe", opts.quiet ? "pipe" : "inherit", opts.quiet ? "pipe" : "inherit"] });
+        const child = spawn("pulumi", ["--non-interactive", ...args], {
+            cwd: repoRoot,
+            env,
+            stdio: ["pipe", opts.quiet ? "pipe" : "inherit", opts.quiet ? "pipe" : "inherit"],
+        });
         let output = "";
         child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
         child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
         child.on("error", reject);
-        child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} exited ${code}${output ? `:\n${output.slice(-2000)}` : ""}`))));
+        child.on("close", (code) =>
+            code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} exited ${code}${output ? `:\n${output.slice(-2000)}` : ""}`)),
+        );
         child.stdin?.end(opts.stdin ?? "");
     });
 }

@@ -26,10 +26,18 @@ export function kustomizationsOf(tree: string, environment: string): Kustomizati
     const dir = path.join(tree, "clusters", environment);
     if (!fs.existsSync(dir)) throw new Error(`${dir} does not exist: render the tree first (scripts/render-fleet.ts --env ${environment} --out ${tree})`);
     const defs: KustomizationDef[] = [];
-    for (const f of fs.readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+    for (const f of fs
+        .readdirSync(dir)
+        .filter((n) => /\.ya?ml$/.test(n))
+        .sort()) {
         const file = path.join(dir, f);
         for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, "utf8"))) {
-            const o = doc.toJS() as { apiVersion?: string; kind?: string; metadata?: { name?: string; namespace?: string }; spec?: { path?: string; dependsOn?: { name: string }[] } } | null;
+            const o = doc.toJS() as {
+                apiVersion?: string;
+                kind?: string;
+                metadata?: { name?: string; namespace?: string };
+                spec?: { path?: string; dependsOn?: { name: string }[] };
+            } | null;
             if (o?.kind !== "Kustomization" || !String(o.apiVersion).startsWith("kustomize.toolkit.fluxcd.io/")) continue;
             if (!o.metadata?.name) throw new Error(`${file}: a Kustomization without metadata.name`);
             defs.push({
@@ -62,7 +70,19 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 export function diffOne(tree: string, def: KustomizationDef, target: ClusterTarget, timeoutSeconds = 180): DiffOutcome {
     const local = path.resolve(tree, def.path);
     if (!fs.existsSync(local)) return { kind: "error", message: `spec.path ${def.path} is not in the tree (${local})` };
-    const args = ["diff", "kustomization", def.name, "--namespace", def.namespace, "--path", local, "--kustomization-file", def.file, "--progress-bar=false", `--kubeconfig=${target.kubeconfig}`];
+    const args = [
+        "diff",
+        "kustomization",
+        def.name,
+        "--namespace",
+        def.namespace,
+        "--path",
+        local,
+        "--kustomization-file",
+        def.file,
+        "--progress-bar=false",
+        `--kubeconfig=${target.kubeconfig}`,
+    ];
     if (target.context) args.push(`--context=${target.context}`);
     let flux: string;
     try {

@@ -1,10 +1,7 @@
 // Renders the outcome of `flux diff kustomization` for one environment as a
 // markdown section of the pull-request comment. Pure: no cluster, no files.
 
-export type DiffOutcome =
-    | { kind: "unchanged" }
-    | { kind: "changed"; diff: string }
-    | { kind: "error"; message: string };
+export type DiffOutcome = { kind: "unchanged" } | { kind: "changed"; diff: string } | { kind: "error"; message: string };
 
 export interface KustomizationDiff {
     name: string;
@@ -61,7 +58,11 @@ export function renderSection(environment: string, results: KustomizationDiff[],
         } else if (r.outcome.kind === "changed") {
             const { text, cut } = truncate(r.outcome.diff, share);
             lines.push(`- ${what}: changes`, "", fenced(text));
-            if (cut) lines.push(`_Diff truncated to ${text.length} of ${r.outcome.diff.length} characters to fit GitHub's comment limit; run \`flux diff kustomization ${r.name} --path <tree>/${r.path.replace(/^\.\//, "")}\` for all of it._`, "");
+            if (cut)
+                lines.push(
+                    `_Diff truncated to ${text.length} of ${r.outcome.diff.length} characters to fit GitHub's comment limit; run \`flux diff kustomization ${r.name} --path <tree>/${r.path.replace(/^\.\//, "")}\` for all of it._`,
+                    "",
+                );
         } else {
             const { text, cut } = truncate(r.outcome.message, Math.min(share, 4000));
             lines.push(`- ${what}: error: flux diff failed, so this is not a diff`, "", fenced(text + (cut ? "\n[message truncated]" : "")));

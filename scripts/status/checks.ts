@@ -2,90 +2,85 @@
 // returns a line to print and, when something is wrong, the reason.
 
 export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
+    type: string;
+    status: string;
+    reason?: string;
+    message?: string;
 }
 
 export interface KubeObject {
-  kind?: string;
-  metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  status?: {
-    conditions?: Condition[];
-    observedGeneration?: number;
-    lastAppliedRevision?: string;
-    lastHandledReconcileAt?: string;
-    artifact?: { revision?: string };
-    ready?: boolean;
-  };
+    kind?: string;
+    metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string> };
+    spec?: Record<string, unknown>;
+    status?: {
+        conditions?: Condition[];
+        observedGeneration?: number;
+        lastAppliedRevision?: string;
+        lastHandledReconcileAt?: string;
+        artifact?: { revision?: string };
+        ready?: boolean;
+    };
 }
 
 export interface Finding {
-  /** e.g. "Kustomization flux-system/apps" */
-  subject: string;
-  ok: boolean;
-  /** Ready=True, revision ..., or what is wrong. */
-  detail: string;
+    /** e.g. "Kustomization flux-system/apps" */
+    subject: string;
+    ok: boolean;
+    /** Ready=True, revision ..., or what is wrong. */
+    detail: string;
 }
 
 export function objectName(kind: string, o: KubeObject): string {
-  const ns = o.metadata.namespace;
-  return `${kind} ${ns ? `${ns}/` : ""}${o.metadata.name}`;
+    const ns = o.metadata.namespace;
+    return `${kind} ${ns ? `${ns}/` : ""}${o.metadata.name}`;
 }
 
 /** Flux objects: Ready=True, observed the current generation, with a revision. */
 export function fluxReady(kind: string, o: KubeObject): Finding {
-  const subject = objectName(kind, o);
-  const revision = o.status?.lastAppliedRevision ?? o.status?.artifact?.revision ?? "";
-  const ready = o.status?.conditions?.find((c) => c.type === "Ready");
-  const rev = revision ? `revision ${revision}` : "no revision";
-  if (!ready) return { subject, ok: false, detail: `no Ready condition yet (${rev})` };
-  const stale =
-    o.metadata.generation !== undefined &&
-    o.status?.observedGeneration !== undefined &&
-    o.status.observedGeneration < o.metadata.generation;
-  const msg = ready.message ? `: ${ready.message}` : "";
-  if (ready.status !== "True") return { subject, ok: false, detail: `Ready=${ready.status} ${ready.reason ?? ""}${msg} (${rev})`.replace("  ", " ") };
-  if (stale) return { subject, ok: false, detail: `Ready=True but generation ${o.metadata.generation} not yet reconciled (${rev})` };
-  return { subject, ok: true, detail: `Ready=True, ${rev}` };
+    const subject = objectName(kind, o);
+    const revision = o.status?.lastAppliedRevision ?? o.status?.artifact?.revision ?? "";
+    const ready = o.status?.conditions?.find((c) => c.type === "Ready");
+    const rev = revision ? `revision ${revision}` : "no revision";
+    if (!ready) return { subject, ok: false, detail: `no Ready condition yet (${rev})` };
+    const stale = o.metadata.generation !== undefined && o.status?.observedGeneration !== undefined && o.status.observedGeneration < o.metadata.generation;
+    const msg = ready.message ? `: ${ready.message}` : "";
+    if (ready.status !== "True") return { subject, ok: false, detail: `Ready=${ready.status} ${ready.reason ?? ""}${msg} (${rev})`.replace("  ", " ") };
+    if (stale) return { subject, ok: false, detail: `Ready=True but generation ${o.metadata.generation} not yet reconciled (${rev})` };
+    return { subject, ok: true, detail: `Ready=True, ${rev}` };
 }
 
 /** Kyverno policies: the Ready condition (1.9+), else the older status.ready. */
 export function policyReady(kind: string, o: KubeObject): Finding {
-  const subject = objectName(kind, o);
-  const ready = o.status?.conditions?.find((c) => c.type === "Ready");
-  if (ready) {
-    const msg = ready.message ? `: ${ready.message}` : "";
-    return ready.status === "True"
-      ? { subject, ok: true, detail: "Ready=True" }
-      : { subject, ok: false, detail: `Ready=${ready.status}${msg}` };
-  }
-  if (o.status?.ready !== undefined) {
-    return { subject, ok: o.status.ready, detail: `ready=${o.status.ready}` };
-  }
-  return { subject, ok: false, detail: "no Ready condition yet" };
+    const subject = objectName(kind, o);
+    const ready = o.status?.conditions?.find((c) => c.type === "Ready");
+    if (ready) {
+        const msg = ready.message ? `: ${ready.message}` : "";
+        return ready.status === "True" ? { subject, ok: true, detail: "Ready=True" } : { subject, ok: false, detail: `Ready=${ready.status}${msg}` };
+    }
+    if (o.status?.ready !== undefined) {
+        return { subject, ok: o.status.ready, detail: `ready=${o.status.ready}` };
+    }
+    return { subject, ok: false, detail: "no Ready condition yet" };
 }
 
 interface SecurityContext {
-  runAsNonRoot?: boolean;
-  allowPrivilegeEscalation?: boolean;
-  readOnlyRootFilesystem?: boolean;
-  capabilities?: { drop?: string[]; add?: string[] };
-  seccompProfile?: { type?: string };
+    runAsNonRoot?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type?: string };
 }
 
 interface Container {
-  name: string;
-  image?: string;
-  securityContext?: SecurityContext;
+    name: string;
+    image?: string;
+    securityContext?: SecurityContext;
 }
 
 interface PodSpec {
-  securityContext?: SecurityContext;
-  containers?: Container[];
-  initContainers?: Container[];
+    securityContext?: SecurityContext;
+    containers?: Container[];
+    initContainers?: Container[];
 }
 
 const digestRef = /@sha256:[0-9a-f]{64}$/;
@@ -96,34 +91,34 @@ const digestRef = /@sha256:[0-9a-f]{64}$/;
  * Kubernetes lets them apply; and every image pinned by digest.
  */
 export function deploymentRestricted(o: KubeObject): Finding[] {
-  const subject = objectName("Deployment", o);
-  const pod = ((o.spec?.template as { spec?: PodSpec } | undefined)?.spec ?? {}) as PodSpec;
-  const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
-  const problems: string[] = [];
-  const images: string[] = [];
-  for (const c of containers) {
-    const sc = c.securityContext ?? {};
-    const podSc = pod.securityContext ?? {};
-    const miss: string[] = [];
-    if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) miss.push("runAsNonRoot: true");
-    if (sc.allowPrivilegeEscalation !== false) miss.push("allowPrivilegeEscalation: false");
-    if (sc.readOnlyRootFilesystem !== true) miss.push("readOnlyRootFilesystem: true");
-    if (!(sc.capabilities?.drop ?? []).includes("ALL")) miss.push("capabilities.drop: [ALL]");
-    if ((sc.seccompProfile?.type ?? podSc.seccompProfile?.type) !== "RuntimeDefault") miss.push("seccompProfile.type: RuntimeDefault");
-    if (miss.length) problems.push(`container ${c.name} lacks ${miss.join(", ")}`);
-    if (!c.image || !digestRef.test(c.image)) images.push(`container ${c.name} image ${c.image ?? "(none)"} is not pinned by digest`);
-  }
-  if (containers.length === 0) problems.push("has no containers");
-  return [
-    {
-      subject: `${subject} securityContext`,
-      ok: problems.length === 0,
-      detail: problems.length === 0 ? "restricted on every container" : problems.join("; "),
-    },
-    {
-      subject: `${subject} images`,
-      ok: images.length === 0 && containers.length > 0,
-      detail: images.length === 0 ? containers.map((c) => c.image).join(", ") : images.join("; "),
-    },
-  ];
+    const subject = objectName("Deployment", o);
+    const pod = ((o.spec?.template as { spec?: PodSpec } | undefined)?.spec ?? {}) as PodSpec;
+    const containers = [...(pod.initContainers ?? []), ...(pod.containers ?? [])];
+    const problems: string[] = [];
+    const images: string[] = [];
+    for (const c of containers) {
+        const sc = c.securityContext ?? {};
+        const podSc = pod.securityContext ?? {};
+        const miss: string[] = [];
+        if ((sc.runAsNonRoot ?? podSc.runAsNonRoot) !== true) miss.push("runAsNonRoot: true");
+        if (sc.allowPrivilegeEscalation !== false) miss.push("allowPrivilegeEscalation: false");
+        if (sc.readOnlyRootFilesystem !== true) miss.push("readOnlyRootFilesystem: true");
+        if (!(sc.capabilities?.drop ?? []).includes("ALL")) miss.push("capabilities.drop: [ALL]");
+        if ((sc.seccompProfile?.type ?? podSc.seccompProfile?.type) !== "RuntimeDefault") miss.push("seccompProfile.type: RuntimeDefault");
+        if (miss.length) problems.push(`container ${c.name} lacks ${miss.join(", ")}`);
+        if (!c.image || !digestRef.test(c.image)) images.push(`container ${c.name} image ${c.image ?? "(none)"} is not pinned by digest`);
+    }
+    if (containers.length === 0) problems.push("has no containers");
+    return [
+        {
+            subject: `${subject} securityContext`,
+            ok: problems.length === 0,
+            detail: problems.length === 0 ? "restricted on every container" : problems.join("; "),
+        },
+        {
+            subject: `${subject} images`,
+            ok: images.length === 0 && containers.length > 0,
+            detail: images.length === 0 ? containers.map((c) => c.image).join(", ") : images.join("; "),
+        },
+    ];
 }

@@ -25,7 +25,11 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
     const sets = built.filter((b) => b.root === tree.root && b.objects.some((o) => WORKLOADS.has(o.kind ?? "")));
     // Nothing to apply, or nothing to apply it to, would make this check pass by doing nothing.
     if (policies.length === 0) {
-        report.fail({ check, file: path.join(tree.root, "infrastructure"), message: "no Kyverno policy found under infrastructure/: nothing would mutate the workloads" });
+        report.fail({
+            check,
+            file: path.join(tree.root, "infrastructure"),
+            message: "no Kyverno policy found under infrastructure/: nothing would mutate the workloads",
+        });
         return [];
     }
     if (sets.length === 0) {
@@ -39,7 +43,15 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), "validate-admit-"));
     try {
         const values = path.join(work, "values.yaml");
-        fs.writeFileSync(values, stringify(valuesFor(built.filter((b) => b.root === tree.root), policies)));
+        fs.writeFileSync(
+            values,
+            stringify(
+                valuesFor(
+                    built.filter((b) => b.root === tree.root),
+                    policies,
+                ),
+            ),
+        );
         const out: Built[] = [];
         sets.forEach((set, i) => {
             const input = path.join(work, `in-${i}.yaml`);
@@ -51,8 +63,15 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
                 report.fail({ check, file: set.source, message: tail(`${r.stdout}\n${r.stderr}`) });
                 return;
             }
-            const tenant = tenantWorkloads(readObjects(output), built.filter((b) => b.root === tree.root));
-            const unpinned = tenant.flatMap((o) => imagesOf(o).filter((img) => !img.includes("@sha256:")).map((img) => `${describe(o)}: ${img}`));
+            const tenant = tenantWorkloads(
+                readObjects(output),
+                built.filter((b) => b.root === tree.root),
+            );
+            const unpinned = tenant.flatMap((o) =>
+                imagesOf(o)
+                    .filter((img) => !img.includes("@sha256:"))
+                    .map((img) => `${describe(o)}: ${img}`),
+            );
             if (unpinned.length > 0) {
                 report.fail({ check, file: set.source, message: `images of the ${TENANT} tenant not resolved to a digest:\n${unpinned.join("\n")}` });
                 return;
@@ -77,9 +96,7 @@ function valuesFor(built: Built[], policies: string[]): Record<string, unknown> 
         rules: rulesOf(p).map((rule) => ({
             name: rule.name,
             values: Object.fromEntries(registryEntries(rule.context).map((n) => [n, RESOLVED_PLACEHOLDER])),
-            foreachValues: Object.fromEntries(
-                (rule.mutate?.foreach ?? []).flatMap((f) => registryEntries(f.context)).map((n) => [n, [RESOLVED_PLACEHOLDER]]),
-            ),
+            foreachValues: Object.fromEntries((rule.mutate?.foreach ?? []).flatMap((f) => registryEntries(f.context)).map((n) => [n, [RESOLVED_PLACEHOLDER]])),
         })),
     }));
     return {

@@ -51,7 +51,12 @@ function fluxBuildsOf(tree: Tree, env: string, report: Report): Built[] {
             const name = ks.metadata?.name ?? "";
             const syncPath = typeof ks.spec?.path === "string" ? ks.spec.path : ".";
             if (!fs.existsSync(path.join(tree.root, syncPath))) {
-                report.fail({ check: `flux build (${tree.label})`, file: rel, object: describe(ks), message: `spec.path ${syncPath} does not exist in the tree` });
+                report.fail({
+                    check: `flux build (${tree.label})`,
+                    file: rel,
+                    object: describe(ks),
+                    message: `spec.path ${syncPath} does not exist in the tree`,
+                });
                 continue;
             }
             out.push(...fluxBuild(tree, report, name, syncPath, rel, ks));

@@ -28,7 +28,12 @@ export function kyvernoTests(tree: Tree, report: Report): void {
             // The failing rows name policy, rule and resource; the CLI shows each diff with one more flag.
             const rows = out.split("\n").filter((l) => /│\s*Fail\s*│/.test(l) || /^Error|Test Summary/.test(l));
             const hint = `details: .tools/bin/kyverno test ${dir} --detailed-results`;
-            report.fail({ check, file: testFile, object: `(${policiesIn(tree.root, dir)})`, message: [...(rows.length ? rows : [tail(out, 30)]), hint].join("\n") });
+            report.fail({
+                check,
+                file: testFile,
+                object: `(${policiesIn(tree.root, dir)})`,
+                message: [...(rows.length ? rows : [tail(out, 30)]), hint].join("\n"),
+            });
             continue;
         }
         report.pass(check, `${dir} (${summary[1]} results passed)`);

@@ -62,7 +62,14 @@ export class SchemaChecker {
 
     /** PodSecurity admission then warns on every workload in ns that is not "restricted". */
     private restrict(ns: string): void {
-        const r = this.kubectl(["label", "--overwrite", "namespace", ns, "pod-security.kubernetes.io/warn=restricted", "pod-security.kubernetes.io/warn-version=latest"]);
+        const r = this.kubectl([
+            "label",
+            "--overwrite",
+            "namespace",
+            ns,
+            "pod-security.kubernetes.io/warn=restricted",
+            "pod-security.kubernetes.io/warn-version=latest",
+        ]);
         if (r.code !== 0) throw new Error(`labelling namespace ${ns}: ${r.stderr}`);
     }
 

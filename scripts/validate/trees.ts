@@ -29,7 +29,11 @@ export function renderStackTree(fleetDir: string, env: string, out: string): Tre
 export function committedTree(root: string): Tree {
     const clusters = path.join(root, "clusters");
     const envs = fs.existsSync(clusters)
-        ? fs.readdirSync(clusters, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+        ? fs
+              .readdirSync(clusters, { withFileTypes: true })
+              .filter((e) => e.isDirectory())
+              .map((e) => e.name)
+              .sort()
         : [];
     return { label: `tree ${root}`, root, envs };
 }

@@ -17,10 +17,28 @@ import { repoRoot } from "../support/pulumi-cli";
 
 /** Keys whose problems print a command; the last test keeps it in step with stacks/settings.ts. */
 const keysWithCommands = [
-    "environment", "branch", "githubOwner", "repository", "repositoryPrivate", "github:token", "gitProvider", "gitUrl",
-    "gitKnownHosts", "gitWriteKey", "kubeconfig", "fluxOperatorChartRepo", "fluxOperatorChartVersion", "kyvernoChartRepo",
-    "kyvernoChartVersion", "certManagerChartRepo", "certManagerChartVersion", "fluxVersion", "kyvernoReplicas",
-    "deleteRepositoryOnDestroy", "adoptExistingRepository", "kyvernoRegistrySecrets",
+    "environment",
+    "branch",
+    "githubOwner",
+    "repository",
+    "repositoryPrivate",
+    "github:token",
+    "gitProvider",
+    "gitUrl",
+    "gitKnownHosts",
+    "gitWriteKey",
+    "kubeconfig",
+    "fluxOperatorChartRepo",
+    "fluxOperatorChartVersion",
+    "kyvernoChartRepo",
+    "kyvernoChartVersion",
+    "certManagerChartRepo",
+    "certManagerChartVersion",
+    "fluxVersion",
+    "kyvernoReplicas",
+    "deleteRepositoryOnDestroy",
+    "adoptExistingRepository",
+    "kyvernoRegistrySecrets",
 ];
 
 const token = "ghp_typed_at_the_prompt_0123456789";
@@ -35,19 +53,39 @@ const scenarios: Scenario[] = [
     {
         stack: "staging",
         config: {
-            environment: "Staging_1", repository: "bad repo", branch: "feature..x", repositoryPrivate: "maybe",
-            "github:token": "ghp_left_in_plaintext", kubeconfig: "/nonexistent/kubeconfig",
-            fluxOperatorChartRepo: "ghcr.io/x", fluxOperatorChartVersion: "latest", kyvernoChartRepo: "ftp://x",
-            kyvernoChartVersion: "3.x", certManagerChartRepo: "charts", certManagerChartVersion: "v1",
-            fluxVersion: "2.x", kyvernoReplicas: "0", deleteRepositoryOnDestroy: "maybe",
-            adoptExistingRepository: "maybe", kyvernoRegistrySecrets: "Not_A_Secret",
+            environment: "Staging_1",
+            repository: "bad repo",
+            branch: "feature..x",
+            repositoryPrivate: "maybe",
+            "github:token": "ghp_left_in_plaintext",
+            kubeconfig: "/nonexistent/kubeconfig",
+            fluxOperatorChartRepo: "ghcr.io/x",
+            fluxOperatorChartVersion: "latest",
+            kyvernoChartRepo: "ftp://x",
+            kyvernoChartVersion: "3.x",
+            certManagerChartRepo: "charts",
+            certManagerChartVersion: "v1",
+            fluxVersion: "2.x",
+            kyvernoReplicas: "0",
+            deleteRepositoryOnDestroy: "maybe",
+            adoptExistingRepository: "maybe",
+            kyvernoRegistrySecrets: "Not_A_Secret",
         },
     },
     // No token anywhere, and a stack without an overlay of its own.
     { stack: "qa", config: { githubOwner: "acme-platform" } },
     // An SSH server with nothing set yet: the URL first, then its host keys by ssh-keyscan.
     { stack: "production", config: { gitProvider: "ssh", deleteRepositoryOnDestroy: "true" } },
-    { stack: "edge", config: { environment: "staging", gitProvider: "ssh", gitUrl: "https://example.com/x.git", gitKnownHosts: "[127.0.0.1]:1 ssh-ed25519 AAAA", gitWriteKey: "hunter2" } },
+    {
+        stack: "edge",
+        config: {
+            environment: "staging",
+            gitProvider: "ssh",
+            gitUrl: "https://example.com/x.git",
+            gitKnownHosts: "[127.0.0.1]:1 ssh-ed25519 AAAA",
+            gitWriteKey: "hunter2",
+        },
+    },
     { stack: "svn", config: { environment: "staging", gitProvider: "gitlab", githubOwner: "acme-platform" } },
 ];
 
@@ -151,12 +189,25 @@ describe("commands the settings errors print", function () {
         const source = fs.readFileSync(path.join(repoRoot, "stacks", "settings.ts"), "utf8");
         const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified|bool)\("([\w:]+)"/g)].map((m) => m[1]);
         const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`]);
-        assert.deepStrictEqual([...new Set([...named, ...charts])].sort(), [...keysWithCommands].sort(), "stacks/settings.ts and this test name different keys");
+        assert.deepStrictEqual(
+            [...new Set([...named, ...charts])].sort(),
+            [...keysWithCommands].sort(),
+            "stacks/settings.ts and this test name different keys",
+        );
         for (const key of keysWithCommands) {
-            assert.ok(ran.some((c) => c.startsWith(`npm run pulumi -- config set ${key} `) || c.startsWith(`npm run pulumi -- config rm ${key} `)), `no command was run for ${key}`);
+            assert.ok(
+                ran.some((c) => c.startsWith(`npm run pulumi -- config set ${key} `) || c.startsWith(`npm run pulumi -- config rm ${key} `)),
+                `no command was run for ${key}`,
+            );
         }
         assert.ok(ran.includes("npm run pulumi -- config set github:token --secret --stack qa"), ran.join("\n"));
-        assert.ok(ran.some((c) => c.endsWith("--stack production < ~/.ssh/fleet_push")), ran.join("\n"));
-        assert.ok(ran.some((c) => c.includes(`"$(ssh-keyscan -p ${git.port} 127.0.0.1)"`)), ran.join("\n"));
+        assert.ok(
+            ran.some((c) => c.endsWith("--stack production < ~/.ssh/fleet_push")),
+            ran.join("\n"),
+        );
+        assert.ok(
+            ran.some((c) => c.includes(`"$(ssh-keyscan -p ${git.port} 127.0.0.1)"`)),
+            ran.join("\n"),
+        );
     });
 });

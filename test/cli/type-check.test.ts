@@ -26,7 +26,10 @@ describe("the program's type check under the real engine", function () {
         const lines = original.split("\n").length;
         fs.writeFileSync(flux(), `${original}\nexport const replicas: number = "three";\n`);
         try {
-            for (const args of [["preview", "--stack", "staging"], ["up", "--yes", "--skip-preview", "--stack", "staging"]]) {
+            for (const args of [
+                ["preview", "--stack", "staging"],
+                ["up", "--yes", "--skip-preview", "--stack", "staging"],
+            ]) {
                 const r = await ws.run(args, { allowFailure: true });
                 const out = r.stdout + r.stderr;
                 assert.notStrictEqual(r.code, 0, out);
@@ -36,7 +39,10 @@ describe("the program's type check under the real engine", function () {
                 assert.doesNotMatch(out, /The stack's settings have/);
             }
             const state = JSON.parse((await ws.run(["stack", "export", "--stack", "staging"])).stdout) as { deployment?: { resources?: { type: string }[] } };
-            assert.deepStrictEqual((state.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+            assert.deepStrictEqual(
+                (state.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack"),
+                [],
+            );
         } finally {
             fs.writeFileSync(flux(), original);
         }

@@ -81,7 +81,15 @@ describe("npm run demo: the main job on the embedded local default", function ()
             demo.on("exit", (code) => reject(new Error(`npm run demo exited ${code} before ready:\n${output.slice(-4000)}`)));
         });
         readySeconds = (Date.now() - started) / 1000;
-        for (const re of [/^export KUBECONFIG=/, /^kubectl get kustomizations/, /^kubectl -n podinfo get deployment podinfo/, /^kubectl get clusterpolicies/, /git clone ssh:\/\//, /^Flux web UI: +http:\/\/127\.0\.0\.1:\d+/, /^Status: +npm run status -- local$/]) {
+        for (const re of [
+            /^export KUBECONFIG=/,
+            /^kubectl get kustomizations/,
+            /^kubectl -n podinfo get deployment podinfo/,
+            /^kubectl get clusterpolicies/,
+            /git clone ssh:\/\//,
+            /^Flux web UI: +http:\/\/127\.0\.0\.1:\d+/,
+            /^Status: +npm run status -- local$/,
+        ]) {
             printed(re);
         }
     });

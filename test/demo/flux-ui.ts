@@ -24,14 +24,24 @@ export async function openFluxUi(url: string, screenshot: string): Promise<FluxU
         headless: true,
         userDataDir: profile,
         // This machine's network is closed: no background calls home.
-        args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
     });
     try {
         const page = await browser.newPage();
         await page.setViewport({ width: 1400, height: 900 });
         const textOf = () => page.evaluate(() => document.body.innerText);
         await page.goto(url, { waitUntil: "networkidle0", timeout: 60_000 });
-        await page.waitForFunction(() => /flux/i.test(document.body.innerText) && /Ready|Healthy|Running/i.test(document.body.innerText), { timeout: 60_000 }).catch(() => undefined);
+        await page
+            .waitForFunction(() => /flux/i.test(document.body.innerText) && /Ready|Healthy|Running/i.test(document.body.innerText), { timeout: 60_000 })
+            .catch(() => undefined);
         const instanceText = await textOf();
 
         await page.goto(`${url.replace(/\/$/, "")}/resource/Kustomization/flux-system/apps`, { waitUntil: "networkidle0", timeout: 60_000 });

@@ -16,7 +16,12 @@ import { E2eWorld, Environment, seedFiles } from "./fixture";
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");
 const programNamespaces = ["flux-system", "kyverno", "cert-manager"];
-const chartCrds = ["fluxinstances.fluxcd.controlplane.io", "gitrepositories.source.toolkit.fluxcd.io", "clusterpolicies.kyverno.io", "certificates.cert-manager.io"];
+const chartCrds = [
+    "fluxinstances.fluxcd.controlplane.io",
+    "gitrepositories.source.toolkit.fluxcd.io",
+    "clusterpolicies.kyverno.io",
+    "certificates.cert-manager.io",
+];
 const kyvernoAdmission = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 
 describe("the real Pulumi engine against local servers", function () {
@@ -26,10 +31,10 @@ describe("the real Pulumi engine against local servers", function () {
     const fleetDir = () => path.join(world.pulumi.projectDir, "fleet");
     const preview = async (stack: string) => (await world.pulumi.json<PreviewJson>(["preview", "--stack", stack])).value;
     const up = (stack: string) => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", stack]);
-    const outputs = async (stack: string) =>
-        (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
+    const outputs = async (stack: string) => (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
     const lastUpdate = async (stack: string) =>
-        (await world.pulumi.json<{ kind: string; result: string; resourceChanges?: Record<string, number> }[]>(["stack", "history", "--stack", stack])).value[0];
+        (await world.pulumi.json<{ kind: string; result: string; resourceChanges?: Record<string, number> }[]>(["stack", "history", "--stack", stack]))
+            .value[0];
     /** The URNs and types in the stack's state, for comparing before and after. */
     const stateResources = async (stack: string) => {
         const exported = (await world.pulumi.run(["stack", "export", "--stack", stack])).stdout;
@@ -92,7 +97,10 @@ describe("the real Pulumi engine against local servers", function () {
         assert.ok(await staging.kube.crd("certificates.cert-manager.io"), "cert-manager's CRDs were not installed");
         assert.ok(await staging.kube.get("/apis/apps/v1/namespaces/cert-manager/deployments/cert-manager"), "cert-manager chart not installed");
         for (const tgz of ["flux-operator", "kyverno", "cert-manager"]) {
-            assert.ok(staging.live.charts.requests.some((r) => r.startsWith(`/${tgz}-`)), `chart ${tgz} was not fetched from the mirror`);
+            assert.ok(
+                staging.live.charts.requests.some((r) => r.startsWith(`/${tgz}-`)),
+                `chart ${tgz} was not fetched from the mirror`,
+            );
         }
 
         // Exactly one new commit, holding the whole tree plus the seed files.
@@ -124,7 +132,11 @@ describe("the real Pulumi engine against local servers", function () {
 
         await world.pulumi.run(["refresh", "--yes", "--skip-preview", "--stack", "staging"]);
         const plan = await preview("staging");
-        assert.deepEqual(changingOps(plan).map((s) => `${s.op} ${s.urn}`), [], "preview after refresh shows drift");
+        assert.deepEqual(
+            changingOps(plan).map((s) => `${s.op} ${s.urn}`),
+            [],
+            "preview after refresh shows drift",
+        );
     });
 
     it("4. a change to one file of the tree previews as that file alone and ups as exactly one commit", async function () {
@@ -225,13 +237,19 @@ async function assertClean(env: Environment): Promise<void> {
     const deadline = Date.now() + 90_000;
     for (;;) {
         const namespaces = await env.kube.list("/api/v1/namespaces");
-        const left = namespaces.filter((n) => [...programNamespaces, "podinfo"].includes(n.metadata.name)).map((n) => `${n.metadata.name} (${n.status?.phase})`);
+        const left = namespaces
+            .filter((n) => [...programNamespaces, "podinfo"].includes(n.metadata.name))
+            .map((n) => `${n.metadata.name} (${n.status?.phase})`);
         if (left.length === 0) break;
         if (Date.now() > deadline) assert.fail(`${env.stack}: namespaces left after destroy: ${left.join(", ")}`);
         await new Promise((r) => setTimeout(r, 1000));
     }
     const terminating = (await env.kube.list("/api/v1/namespaces")).filter((n) => n.status?.phase === "Terminating");
-    assert.deepEqual(terminating.map((n) => n.metadata.name), [], `${env.stack}: namespaces stuck Terminating`);
+    assert.deepEqual(
+        terminating.map((n) => n.metadata.name),
+        [],
+        `${env.stack}: namespaces stuck Terminating`,
+    );
     for (const crd of chartCrds) assert.equal(await env.kube.crd(crd), undefined, `${env.stack}: CRD ${crd} left`);
     const releases = (await env.kube.list("/api/v1/secrets?labelSelector=owner%3Dhelm")).map((s) => s.metadata.name);
     assert.deepEqual(releases, [], `${env.stack}: Helm release records left`);

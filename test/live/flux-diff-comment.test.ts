@@ -68,7 +68,20 @@ describe("the pull request's Flux diff section, against the live local cluster",
         const out = path.join(tmp("flux-diff-out-"), "section.md");
         const r = spawnSync(
             path.join(repoRoot, "node_modules", ".bin", "ts-node"),
-            ["scripts/flux-diff-comment.ts", "--tree", tree, "--env", "staging", "--kubeconfig", kube.kubeconfig, "--context", kube.context, "--out", out, ...extra],
+            [
+                "scripts/flux-diff-comment.ts",
+                "--tree",
+                tree,
+                "--env",
+                "staging",
+                "--kubeconfig",
+                kube.kubeconfig,
+                "--context",
+                kube.context,
+                "--out",
+                out,
+                ...extra,
+            ],
             { cwd: repoRoot, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, timeout: minutes(6) },
         );
         const section = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
@@ -119,7 +132,9 @@ describe("the pull request's Flux diff section, against the live local cluster",
             },
             async () =>
                 [
-                    ...(await Promise.all(["flux-system", ...KUSTOMIZATIONS].map(async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`))),
+                    ...(await Promise.all(
+                        ["flux-system", ...KUSTOMIZATIONS].map(async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`),
+                    )),
                     `podinfo image: ${(await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image}`,
                 ].join("\n"),
         );
@@ -144,7 +159,10 @@ describe("the pull request's Flux diff section, against the live local cluster",
         const block = firstFence(apps);
         assert.ok(block && block.closedAt > 0, r.section);
         const diff = block.body.join("\n");
-        assert.ok(diff.includes(`@${world.digest("staging", nextPodinfoTag)}`), `the diff does not show ${nextPodinfoTag}'s digest ${world.digest("staging", nextPodinfoTag)}:\n${diff}`);
+        assert.ok(
+            diff.includes(`@${world.digest("staging", nextPodinfoTag)}`),
+            `the diff does not show ${nextPodinfoTag}'s digest ${world.digest("staging", nextPodinfoTag)}:\n${diff}`,
+        );
         assert.ok(diff.includes(`@${world.digest("staging", "6.9.2")}`), `the diff does not show the live digest being replaced:\n${diff}`);
     });
 
@@ -154,7 +172,15 @@ describe("the pull request's Flux diff section, against the live local cluster",
         const file = path.join(tree, "apps", "base", "podinfo", "deployment.yaml");
         const docs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS());
         const deployment = docs.find((d) => d?.kind === "Deployment");
-        const notes = ["```", "not the end of the diff", "```", "````md", "nor this", "````", ...Array.from({ length: 200 }, (_, i) => `padding line ${i}`)].join("\n");
+        const notes = [
+            "```",
+            "not the end of the diff",
+            "```",
+            "````md",
+            "nor this",
+            "````",
+            ...Array.from({ length: 200 }, (_, i) => `padding line ${i}`),
+        ].join("\n");
         deployment.metadata.annotations = { "example.com/notes": notes };
         fs.writeFileSync(file, docs.map((d) => YAML.stringify(d)).join("---\n"));
 
@@ -166,11 +192,17 @@ describe("the pull request's Flux diff section, against the live local cluster",
             const block = firstFence(apps);
             assert.ok(block, r.section);
             assert.ok(block.fence.length >= 5, `fence ${block.fence} is not longer than the diff's \`\`\`\` runs`);
-            assert.ok(block.body.some((l) => l.trim() === "```"), `the diff has no line a shorter fence would end at:\n${block.body.join("\n")}`);
+            assert.ok(
+                block.body.some((l) => l.trim() === "```"),
+                `the diff has no line a shorter fence would end at:\n${block.body.join("\n")}`,
+            );
             // The fence that opens the diff closes only at its end: what follows is the section's own text.
             assert.ok(block.closedAt > 0, `the diff's fence never closes:\n${r.section}`);
             const after = apps.slice(block.closedAt + 1).filter((l) => l.trim() !== "");
-            assert.ok(after.every((l) => l.startsWith("_Diff truncated")), `text after the fence that is not the section's own:\n${after.join("\n")}`);
+            assert.ok(
+                after.every((l) => l.startsWith("_Diff truncated")),
+                `text after the fence that is not the section's own:\n${after.join("\n")}`,
+            );
             if (extra.length > 0) {
                 assert.ok(r.section.length <= 2600, `section of ${r.section.length} characters over --max-chars 2600`);
                 assert.equal(after.length, 1, `no truncation note:\n${r.section}`);

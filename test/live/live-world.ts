@@ -63,7 +63,12 @@ export class LiveWorld extends E2eWorld {
 }
 
 /** Polls until `check` returns a value, or fails naming `what` (with the last state seen) after the bound. */
-export async function eventually<T>(what: string, boundSeconds: number, check: () => Promise<T | undefined>, state?: () => Promise<string>): Promise<{ value: T; seconds: number }> {
+export async function eventually<T>(
+    what: string,
+    boundSeconds: number,
+    check: () => Promise<T | undefined>,
+    state?: () => Promise<string>,
+): Promise<{ value: T; seconds: number }> {
     const start = Date.now();
     for (;;) {
         const value = await check().catch(() => undefined);

@@ -40,7 +40,12 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     const liveImage = async () => (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
     const describeLoop = async () => {
         const lines: string[] = [];
-        for (const [what, p] of [["GitRepository", GITREPO], ["ks/flux-system", ks("flux-system")], ["ks/infra-configs", ks("infra-configs")], ["ks/apps", ks("apps")]]) {
+        for (const [what, p] of [
+            ["GitRepository", GITREPO],
+            ["ks/flux-system", ks("flux-system")],
+            ["ks/infra-configs", ks("infra-configs")],
+            ["ks/apps", ks("apps")],
+        ]) {
             const c = readyCondition(await world.kube.get(p));
             lines.push(`${what}: ${c ? `${c.status} ${c.reason ?? ""} ${c.message ?? ""}` : "absent"}`);
         }
@@ -56,7 +61,8 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     after(async function () {
         this.timeout(minutes(3));
         console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
-        for (const entry of world.pulumi?.log ?? []) console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
+        for (const entry of world.pulumi?.log ?? [])
+            console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
         if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.staging?.cluster.dir}`);
         await world.stop();
     });
@@ -101,7 +107,10 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             assert.deepEqual(sc.capabilities?.drop, ["ALL"], `${c.name}: ${JSON.stringify(sc)}`);
             assert.equal(sc.runAsNonRoot, true, `${c.name}: ${JSON.stringify(sc)}`);
             assert.equal(sc.readOnlyRootFilesystem, true, `${c.name}: ${JSON.stringify(sc)}`);
-            assert.ok(String(c.image).endsWith(`@${world.digest("staging", "6.9.2")}`), `${c.name} image ${c.image} is not pinned to podinfo 6.9.2's digest ${world.digest("staging", "6.9.2")}`);
+            assert.ok(
+                String(c.image).endsWith(`@${world.digest("staging", "6.9.2")}`),
+                `${c.name} image ${c.image} is not pinned to podinfo 6.9.2's digest ${world.digest("staging", "6.9.2")}`,
+            );
             assert.ok(String(c.image).startsWith(`${world.staging.live.registry.host}/stefanprodan/podinfo`), c.image);
         }
         const inGit = world.repo(["show", "main:apps/base/podinfo/deployment.yaml"]);
@@ -122,7 +131,12 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             assert.match(drifted.output, /replicas/);
 
             await world.requestReconcile(ks("apps"));
-            const reverted = await eventually("the hand edit reverted", CONVERGE_SECONDS, async () => ((await world.deployment())?.spec?.replicas === 1 ? true : undefined), describeLoop);
+            const reverted = await eventually(
+                "the hand edit reverted",
+                CONVERGE_SECONDS,
+                async () => ((await world.deployment())?.spec?.replicas === 1 ? true : undefined),
+                describeLoop,
+            );
             timed("hand edit reverted after a reconcile request", reverted.seconds);
         } finally {
             fs.rmSync(clone, { recursive: true, force: true });
@@ -143,7 +157,12 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             describeLoop,
         );
         timed("tag-change up returned -> new digest live", followed.seconds);
-        const ok = await eventually("npm run status exits 0", CONVERGE_SECONDS, async () => (status().status === 0 ? true : undefined), async () => status().stdout + status().stderr);
+        const ok = await eventually(
+            "npm run status exits 0",
+            CONVERGE_SECONDS,
+            async () => (status().status === 0 ? true : undefined),
+            async () => status().stdout + status().stderr,
+        );
         assert.ok(ok.value);
     });
 
@@ -182,7 +201,9 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             "every namespace of the program and podinfo gone, none Terminating",
             60,
             async () => {
-                const names = (await world.kube.list("/api/v1/namespaces")).map((n) => `${n.metadata.name}${n.metadata.deletionTimestamp ? " (Terminating)" : ""}`);
+                const names = (await world.kube.list("/api/v1/namespaces")).map(
+                    (n) => `${n.metadata.name}${n.metadata.deletionTimestamp ? " (Terminating)" : ""}`,
+                );
                 const left = names.filter((n) => /^(podinfo|flux-system|kyverno|cert-manager)\b/.test(n) || n.endsWith("(Terminating)"));
                 return left.length === 0 ? true : undefined;
             },
@@ -191,14 +212,25 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         timed("pulumi destroy (and namespaces gone)", (Date.now() - start) / 1000);
         assert.ok(gone.value);
         const crds = (await world.kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).map((c) => c.metadata.name);
-        assert.deepEqual(crds.filter((c) => /fluxcd|kyverno|cert-manager/.test(c)), [], "CRDs left after destroy");
+        assert.deepEqual(
+            crds.filter((c) => /fluxcd|kyverno|cert-manager/.test(c)),
+            [],
+            "CRDs left after destroy",
+        );
         for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
             const left = (await world.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map((w) => w.metadata.name);
             assert.deepEqual(left, [], `${kind} left after destroy`);
         }
         const deployments = (await world.kube.list("/apis/apps/v1/deployments")).map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
         assert.deepEqual(deployments, [], "Deployments left after destroy");
-        assert.deepEqual(world.staging.live.supervisor.status().filter((s) => s.pid !== undefined).map((s) => s.deployment), [], "host controllers still running");
+        assert.deepEqual(
+            world.staging.live.supervisor
+                .status()
+                .filter((s) => s.pid !== undefined)
+                .map((s) => s.deployment),
+            [],
+            "host controllers still running",
+        );
         const files = world.repoFiles();
         assert.ok(files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")), "the shared tree left the repository");
         assert.ok(!files.some((p) => p.startsWith("clusters/staging/") || p.startsWith("apps/staging/")), "staging's own paths remain");

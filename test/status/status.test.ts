@@ -8,8 +8,19 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { KubeCluster, startKubeCluster } from "../support/kube-cluster";
 import {
-  apply, clusterPolicy, crdManifest, crds, generation, gitRepository, kubectl, kustomization,
-  podinfoDeployment, ready, restricted, revision, setStatus,
+    apply,
+    clusterPolicy,
+    crdManifest,
+    crds,
+    generation,
+    gitRepository,
+    kubectl,
+    kustomization,
+    podinfoDeployment,
+    ready,
+    restricted,
+    revision,
+    setStatus,
 } from "./fixtures";
 
 const root = path.resolve(__dirname, "..", "..");
@@ -19,150 +30,167 @@ const node = fs.existsSync(projectNode) ? projectNode : process.execPath;
 const tsNode = require.resolve("ts-node/register/transpile-only");
 
 function status(args: string[], cwd = root, extraEnv: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(node, ["-r", tsNode, path.join(root, "scripts", "status.ts"), ...args], {
-    cwd,
-    encoding: "utf8",
-    timeout: 120_000,
-    // KUBECONFIG unusable: only the target chosen by flags or settings may be read.
-    env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json"), GITOPS_KYVERNO_CLI: "", ...extraEnv },
-  });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    const r = spawnSync(node, ["-r", tsNode, path.join(root, "scripts", "status.ts"), ...args], {
+        cwd,
+        encoding: "utf8",
+        timeout: 120_000,
+        // KUBECONFIG unusable: only the target chosen by flags or settings may be read.
+        env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json"), GITOPS_KYVERNO_CLI: "", ...extraEnv },
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe("status (real API server)", function () {
-  this.timeout(300_000);
-  let cluster: KubeCluster;
-  let kc: string;
-  let flags: string[];
+    this.timeout(300_000);
+    let cluster: KubeCluster;
+    let kc: string;
+    let flags: string[];
 
-  const healthy = (): void => {
-    apply(kc, [podinfoDeployment]);
-    const gitRepo = "gitrepositories.source.toolkit.fluxcd.io";
-    setStatus(kc, gitRepo, "flux-system", "flux-system", {
-      observedGeneration: generation(kc, gitRepo, "flux-system", "flux-system"),
-      conditions: [ready("True", `stored artifact for revision '${revision}'`, "Succeeded")],
-      artifact: { revision },
+    const healthy = (): void => {
+        apply(kc, [podinfoDeployment]);
+        const gitRepo = "gitrepositories.source.toolkit.fluxcd.io";
+        setStatus(kc, gitRepo, "flux-system", "flux-system", {
+            observedGeneration: generation(kc, gitRepo, "flux-system", "flux-system"),
+            conditions: [ready("True", `stored artifact for revision '${revision}'`, "Succeeded")],
+            artifact: { revision },
+        });
+        const ks = "kustomizations.kustomize.toolkit.fluxcd.io";
+        for (const k of ["flux-system", "infrastructure", "apps"]) {
+            setStatus(kc, ks, k, "flux-system", {
+                observedGeneration: generation(kc, ks, k, "flux-system"),
+                conditions: [ready("True", `Applied revision: ${revision}`)],
+                lastAppliedRevision: revision,
+            });
+        }
+        for (const p of ["add-restricted-security-context", "resolve-image-digest"]) {
+            setStatus(kc, "clusterpolicies.kyverno.io", p, undefined, { conditions: [ready("True", "Ready", "Succeeded")] });
+        }
+    };
+
+    before(async () => {
+        cluster = await startKubeCluster({ name: "status-test" });
+        kc = cluster.kubeconfig;
+        flags = ["staging", `--kubeconfig=${kc}`, `--context=${cluster.context}`];
+        apply(kc, crds.map(crdManifest));
+        kubectl(kc, ["wait", "--for=condition=Established", "--timeout=60s", ...crds.map((c) => `crd/${c.plural}.${c.group}`)]);
+        apply(kc, [
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "podinfo" } },
+            gitRepository,
+            kustomization("flux-system", "./clusters/staging"),
+            kustomization("infrastructure", "./infrastructure/configs"),
+            kustomization("apps", "./apps/staging"),
+            clusterPolicy("add-restricted-security-context"),
+            clusterPolicy("resolve-image-digest"),
+        ]);
     });
-    const ks = "kustomizations.kustomize.toolkit.fluxcd.io";
-    for (const k of ["flux-system", "infrastructure", "apps"]) {
-      setStatus(kc, ks, k, "flux-system", {
-        observedGeneration: generation(kc, ks, k, "flux-system"),
-        conditions: [ready("True", `Applied revision: ${revision}`)],
-        lastAppliedRevision: revision,
-      });
-    }
-    for (const p of ["add-restricted-security-context", "resolve-image-digest"]) {
-      setStatus(kc, "clusterpolicies.kyverno.io", p, undefined, { conditions: [ready("True", "Ready", "Succeeded")] });
-    }
-  };
 
-  before(async () => {
-    cluster = await startKubeCluster({ name: "status-test" });
-    kc = cluster.kubeconfig;
-    flags = ["staging", `--kubeconfig=${kc}`, `--context=${cluster.context}`];
-    apply(kc, crds.map(crdManifest));
-    kubectl(kc, ["wait", "--for=condition=Established", "--timeout=60s", ...crds.map((c) => `crd/${c.plural}.${c.group}`)]);
-    apply(kc, [
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
-      { apiVersion: "v1", kind: "Namespace", metadata: { name: "podinfo" } },
-      gitRepository,
-      kustomization("flux-system", "./clusters/staging"),
-      kustomization("infrastructure", "./infrastructure/configs"),
-      kustomization("apps", "./apps/staging"),
-      clusterPolicy("add-restricted-security-context"),
-      clusterPolicy("resolve-image-digest"),
-    ]);
-  });
-
-  after(async () => {
-    if (cluster) await cluster.stop();
-  });
-
-  it("exits 0 and prints each object's readiness and revision for a healthy environment", () => {
-    healthy();
-    const r = status(flags);
-    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stdout, /environment staging/);
-    assert.match(r.stdout, new RegExp(`ok +GitRepository flux-system/flux-system +Ready=True, revision ${revision}`));
-    for (const k of ["apps", "flux-system", "infrastructure"]) {
-      assert.match(r.stdout, new RegExp(`ok +Kustomization flux-system/${k} +Ready=True, revision ${revision}`));
-    }
-    assert.match(r.stdout, /ok +ClusterPolicy add-restricted-security-context +Ready=True/);
-    assert.match(r.stdout, /ok +ClusterPolicy resolve-image-digest +Ready=True/);
-    assert.match(r.stdout, /ok +Deployment podinfo\/podinfo securityContext +restricted on every container/);
-    assert.match(r.stdout, /ok +Deployment podinfo\/podinfo images +ghcr\.io\/stefanprodan\/podinfo:6\.7\.1@sha256:/);
-    assert.match(r.stdout, /all ready/);
-  });
-
-  it("exits non-zero naming a Kustomization that is not Ready and an image given by tag", () => {
-    healthy();
-    setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", {
-      conditions: [ready("False", "kustomize build failed: accumulating resources: missing podinfo/release.yaml")],
+    after(async () => {
+        if (cluster) await cluster.stop();
     });
-    kubectl(kc, ["-n", "podinfo", "set", "image", "deployment/podinfo", "podinfod=ghcr.io/stefanprodan/podinfo:6.7.1"]);
-    const r = status(flags);
-    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, /not ready \(2\)/);
-    assert.match(r.stderr, /Kustomization flux-system\/apps: Ready=False ReconciliationFailed: kustomize build failed: accumulating resources/);
-    assert.match(r.stderr, /Deployment podinfo\/podinfo images: container podinfod image ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 is not pinned by digest/);
-    // What is healthy is not named as a failure.
-    assert.doesNotMatch(r.stderr, /GitRepository|infrastructure|ClusterPolicy|securityContext/);
-  });
 
-  it("names a ClusterPolicy that is not ready and a container without the restricted securityContext", () => {
-    healthy();
-    setStatus(kc, "clusterpolicies.kyverno.io", "resolve-image-digest", undefined, {
-      conditions: [ready("False", "policy is not ready: webhook not configured", "Failed")],
+    it("exits 0 and prints each object's readiness and revision for a healthy environment", () => {
+        healthy();
+        const r = status(flags);
+        assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stdout, /environment staging/);
+        assert.match(r.stdout, new RegExp(`ok +GitRepository flux-system/flux-system +Ready=True, revision ${revision}`));
+        for (const k of ["apps", "flux-system", "infrastructure"]) {
+            assert.match(r.stdout, new RegExp(`ok +Kustomization flux-system/${k} +Ready=True, revision ${revision}`));
+        }
+        assert.match(r.stdout, /ok +ClusterPolicy add-restricted-security-context +Ready=True/);
+        assert.match(r.stdout, /ok +ClusterPolicy resolve-image-digest +Ready=True/);
+        assert.match(r.stdout, /ok +Deployment podinfo\/podinfo securityContext +restricted on every container/);
+        assert.match(r.stdout, /ok +Deployment podinfo\/podinfo images +ghcr\.io\/stefanprodan\/podinfo:6\.7\.1@sha256:/);
+        assert.match(r.stdout, /all ready/);
     });
-    const weak = { ...restricted, readOnlyRootFilesystem: false, capabilities: {} };
-    kubectl(kc, ["-n", "podinfo", "patch", "deployment/podinfo", "--type=json", "-p",
-      JSON.stringify([{ op: "replace", path: "/spec/template/spec/containers/0/securityContext", value: weak }])]);
-    const r = status(flags);
-    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, /ClusterPolicy resolve-image-digest: Ready=False: policy is not ready: webhook not configured/);
-    assert.match(r.stderr, /Deployment podinfo\/podinfo securityContext: container podinfod lacks readOnlyRootFilesystem: true, capabilities\.drop: \[ALL\]/);
-    assert.doesNotMatch(r.stderr, /Kustomization|images/);
-  });
 
-  it("names a Kustomization whose spec changed but is not reconciled yet", () => {
-    healthy();
-    kubectl(kc, ["-n", "flux-system", "patch", "kustomization.kustomize.toolkit.fluxcd.io/infrastructure", "--type=merge", "-p",
-      JSON.stringify({ spec: { path: "./infrastructure/controllers" } })]);
-    const r = status(flags);
-    assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, /Kustomization flux-system\/infrastructure: Ready=True but generation 2 not yet reconciled/);
-  });
+    it("exits non-zero naming a Kustomization that is not Ready and an image given by tag", () => {
+        healthy();
+        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", {
+            conditions: [ready("False", "kustomize build failed: accumulating resources: missing podinfo/release.yaml")],
+        });
+        kubectl(kc, ["-n", "podinfo", "set", "image", "deployment/podinfo", "podinfod=ghcr.io/stefanprodan/podinfo:6.7.1"]);
+        const r = status(flags);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /not ready \(2\)/);
+        assert.match(r.stderr, /Kustomization flux-system\/apps: Ready=False ReconciliationFailed: kustomize build failed: accumulating resources/);
+        assert.match(r.stderr, /Deployment podinfo\/podinfo images: container podinfod image ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 is not pinned by digest/);
+        // What is healthy is not named as a failure.
+        assert.doesNotMatch(r.stderr, /GitRepository|infrastructure|ClusterPolicy|securityContext/);
+    });
 
-  it("reads kubeconfig, kubeContext and environment from the stack's settings file", () => {
-    healthy();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "status-settings-"));
-    try {
-      fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: gitops-kyverno\nruntime: nodejs\n");
-      fs.writeFileSync(
-        path.join(dir, "Pulumi.prod-eu.yaml"),
-        `config:\n  gitops-kyverno:kubeconfig: ${kc}\n  gitops-kyverno:kubeContext: ${cluster.context}\n  gitops-kyverno:environment: production\n`,
-      );
-      const r = status(["prod-eu"], dir);
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`environment production: kubeconfig ${kc.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, context status-test`));
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    it("names a ClusterPolicy that is not ready and a container without the restricted securityContext", () => {
+        healthy();
+        setStatus(kc, "clusterpolicies.kyverno.io", "resolve-image-digest", undefined, {
+            conditions: [ready("False", "policy is not ready: webhook not configured", "Failed")],
+        });
+        const weak = { ...restricted, readOnlyRootFilesystem: false, capabilities: {} };
+        kubectl(kc, [
+            "-n",
+            "podinfo",
+            "patch",
+            "deployment/podinfo",
+            "--type=json",
+            "-p",
+            JSON.stringify([{ op: "replace", path: "/spec/template/spec/containers/0/securityContext", value: weak }]),
+        ]);
+        const r = status(flags);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /ClusterPolicy resolve-image-digest: Ready=False: policy is not ready: webhook not configured/);
+        assert.match(
+            r.stderr,
+            /Deployment podinfo\/podinfo securityContext: container podinfod lacks readOnlyRootFilesystem: true, capabilities\.drop: \[ALL\]/,
+        );
+        assert.doesNotMatch(r.stderr, /Kustomization|images/);
+    });
 
-  it("exits 2 when the cluster cannot be reached", () => {
-    const r = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"]);
-    assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
-    assert.match(r.stderr, /cannot reach the cluster/);
-    assert.match(r.stderr, /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/);
-    // Run by scripts/stack.sh on its local backend: the command that reaches it.
-    const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, { GITOPS_KYVERNO_CLI: "npm" });
-    assert.match(viaNpm.stderr, /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/);
-  });
+    it("names a Kustomization whose spec changed but is not reconciled yet", () => {
+        healthy();
+        kubectl(kc, [
+            "-n",
+            "flux-system",
+            "patch",
+            "kustomization.kustomize.toolkit.fluxcd.io/infrastructure",
+            "--type=merge",
+            "-p",
+            JSON.stringify({ spec: { path: "./infrastructure/controllers" } }),
+        ]);
+        const r = status(flags);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /Kustomization flux-system\/infrastructure: Ready=True but generation 2 not yet reconciled/);
+    });
 
-  it("prints its usage as the npm command that runs it", () => {
-    const r = status(["--no-such-flag"]);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /^unknown flag --no-such-flag\nusage: npm run status -- STACK \[--kubeconfig PATH\]/);
-  });
+    it("reads kubeconfig, kubeContext and environment from the stack's settings file", () => {
+        healthy();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "status-settings-"));
+        try {
+            fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: gitops-kyverno\nruntime: nodejs\n");
+            fs.writeFileSync(
+                path.join(dir, "Pulumi.prod-eu.yaml"),
+                `config:\n  gitops-kyverno:kubeconfig: ${kc}\n  gitops-kyverno:kubeContext: ${cluster.context}\n  gitops-kyverno:environment: production\n`,
+            );
+            const r = status(["prod-eu"], dir);
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            assert.match(r.stdout, new RegExp(`environment production: kubeconfig ${kc.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, context status-test`));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exits 2 when the cluster cannot be reached", () => {
+        const r = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"]);
+        assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /cannot reach the cluster/);
+        assert.match(r.stderr, /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/);
+        // Run by scripts/stack.sh on its local backend: the command that reaches it.
+        const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, { GITOPS_KYVERNO_CLI: "npm" });
+        assert.match(viaNpm.stderr, /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/);
+    });
+
+    it("prints its usage as the npm command that runs it", () => {
+        const r = status(["--no-such-flag"]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /^unknown flag --no-such-flag\nusage: npm run status -- STACK \[--kubeconfig PATH\]/);
+    });
 });

@@ -33,7 +33,11 @@ export async function startGitHttpServer(token: string): Promise<GitHttpServer> 
     const state = { token };
     const server = http.createServer((req, res) => {
         const header = req.headers.authorization ?? "";
-        const sent = header.startsWith("Basic ") ? Buffer.from(header.slice(6), "base64").toString().replace(/^x-access-token:/, "") : "";
+        const sent = header.startsWith("Basic ")
+            ? Buffer.from(header.slice(6), "base64")
+                  .toString()
+                  .replace(/^x-access-token:/, "")
+            : "";
         seen.push(sent);
         if (sent !== state.token) {
             const line = `ERR access denied for credentials ${sent || "(none)"}\n`;
@@ -83,7 +87,11 @@ export async function startGitHttpServer(token: string): Promise<GitHttpServer> 
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
     const gitIn = (name: string, args: string[]) =>
-        execFileSync("git", args, { cwd: path.join(root, `${name}.git`), encoding: "utf8", env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } }).trim();
+        execFileSync("git", args, {
+            cwd: path.join(root, `${name}.git`),
+            encoding: "utf8",
+            env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
+        }).trim();
     return {
         get token() {
             return state.token;

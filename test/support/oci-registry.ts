@@ -31,10 +31,17 @@ export async function startOciRegistry(images: RegistryImage[], opts: { requireA
     const manifests = new Map<string, Buffer>();
     const blobs = new Map<string, Buffer>();
     for (const img of images) {
-        const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { tag: img.tag } }, rootfs: { type: "layers", diff_ids: [] } }));
+        const config = Buffer.from(
+            JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { tag: img.tag } }, rootfs: { type: "layers", diff_ids: [] } }),
+        );
         blobs.set(`${img.repository}@${sha256(config)}`, config);
         const manifest = Buffer.from(
-            JSON.stringify({ schemaVersion: 2, mediaType: MANIFEST_TYPE, config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length }, layers: [] }),
+            JSON.stringify({
+                schemaVersion: 2,
+                mediaType: MANIFEST_TYPE,
+                config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+                layers: [],
+            }),
         );
         manifests.set(`${img.repository}:${img.tag}`, manifest);
     }

@@ -22,7 +22,10 @@ export interface RunResult {
 }
 
 export class PulumiCliError extends Error {
-    constructor(readonly args: string[], readonly result: RunResult) {
+    constructor(
+        readonly args: string[],
+        readonly result: RunResult,
+    ) {
         super(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
     }
 }
@@ -66,7 +69,10 @@ export class PulumiWorkspace {
         });
         this.log.push({ args, seconds: result.seconds, code: result.code });
         // Every command's output, for a failed run kept with PULUMI_E2E_KEEP=1.
-        fs.appendFileSync(path.join(this.dir, "commands.log"), `$ pulumi ${full.join(" ")}  # exit ${result.code}, ${result.seconds}s\n${result.stdout}${result.stderr}\n`);
+        fs.appendFileSync(
+            path.join(this.dir, "commands.log"),
+            `$ pulumi ${full.join(" ")}  # exit ${result.code}, ${result.seconds}s\n${result.stdout}${result.stderr}\n`,
+        );
         if (result.code !== 0 && !opts.allowFailure) throw new PulumiCliError(full, result);
         return result;
     }

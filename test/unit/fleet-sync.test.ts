@@ -171,7 +171,11 @@ describe("the fleet-sync provider on a real git repository", function () {
             // Production's checkout predates that change; it changes only its own overlay.
             const overlay = "apps/production/kustomization.yaml";
             const before = commits();
-            await fleetFilesProvider.update("id", production.outs, state(remote, "production", { ...older("production"), [overlay]: "# production, more replicas\n" }));
+            await fleetFilesProvider.update(
+                "id",
+                production.outs,
+                state(remote, "production", { ...older("production"), [overlay]: "# production, more replicas\n" }),
+            );
             assert.strictEqual(commits(), before + 1);
             assert.strictEqual(show(policy), "resources: [policies/new-policy]", "production's update reverted staging's policy change");
             assert.strictEqual(show(overlay), "# production, more replicas");

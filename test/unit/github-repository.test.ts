@@ -76,7 +76,10 @@ describe("the GitHub repository provider", () => {
                     if (rest === "/contents/clusters" && req.method === "GET") {
                         assert.strictEqual(query, "ref=main");
                         if (r.clusters.length === 0) return send(404, { message: "Not Found" });
-                        return send(200, r.clusters.map((name) => ({ name, path: `clusters/${name}`, type: "dir" })));
+                        return send(
+                            200,
+                            r.clusters.map((name) => ({ name, path: `clusters/${name}`, type: "dir" })),
+                        );
                     }
                 }
                 const create = route === "/user/repos" ? tokenLogin : route.match(/^\/orgs\/([^/]+)\/repos$/)?.[1];
@@ -254,7 +257,10 @@ describe("the GitHub repository provider", () => {
         calls = [];
         await provider({ "github:token": "ghp_rotated" }).delete("acme-platform/fleet-infra", outs);
         assert.ok(!repos.has("acme-platform/fleet-infra"));
-        assert.ok(calls.every((c) => c.auth === "Bearer ghp_rotated"), calls.map((c) => c.auth).join(", "));
+        assert.ok(
+            calls.every((c) => c.auth === "Bearer ghp_rotated"),
+            calls.map((c) => c.auth).join(", "),
+        );
     });
 
     it("takes the token from GITHUB_TOKEN when the stack's config has none", async () => {
@@ -264,7 +270,13 @@ describe("the GitHub repository provider", () => {
     });
 
     it("says what a refused token means, and what to do when there is none", async () => {
-        await assert.rejects(provider({ "github:token": "ghp_expired" }).create(inputs()), /GitHub answered 401 \(the token is invalid or expired\): Bad credentials/);
-        await assert.rejects(provider({}).create(inputs()), /no GitHub token for this operation: export GITHUB_TOKEN=<token>, or pulumi config set github:token <token> --secret/);
+        await assert.rejects(
+            provider({ "github:token": "ghp_expired" }).create(inputs()),
+            /GitHub answered 401 \(the token is invalid or expired\): Bad credentials/,
+        );
+        await assert.rejects(
+            provider({}).create(inputs()),
+            /no GitHub token for this operation: export GITHUB_TOKEN=<token>, or pulumi config set github:token <token> --secret/,
+        );
     });
 });

@@ -84,7 +84,10 @@ describe("the order of an environment's resources", () => {
         const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
         const commit = await value(env.fleet.commit);
         assert.strictEqual(await value(source["reconcile.fluxcd.io/requestedAt"]), commit);
-        assert.deepStrictEqual(JSON.parse(await value(source["pulumi.com/waitFor"])), [`jsonpath={.status.lastHandledReconcileAt}=${commit}`, "condition=Ready"]);
+        assert.deepStrictEqual(JSON.parse(await value(source["pulumi.com/waitFor"])), [
+            `jsonpath={.status.lastHandledReconcileAt}=${commit}`,
+            "condition=Ready",
+        ]);
     });
 
     it("registers the deploy key on GitHub inside the DeployKey component Flux waits for", () => {

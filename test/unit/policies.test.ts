@@ -20,7 +20,9 @@ function policies(): { file: string; policy: Policy }[] {
         fs
             .readdirSync(path.join(policiesDir, dir))
             .filter((f) => f.endsWith(".yaml"))
-            .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(policiesDir, dir, f), "utf8")).map((d) => ({ file: `${dir}/${f}`, policy: d.toJS() as Policy }))),
+            .flatMap((f) =>
+                parseAllDocuments(fs.readFileSync(path.join(policiesDir, dir, f), "utf8")).map((d) => ({ file: `${dir}/${f}`, policy: d.toJS() as Policy })),
+            ),
     );
 }
 
@@ -34,7 +36,10 @@ describe("the Kyverno policies", () => {
             const webhook = policy.spec.webhookConfiguration as { failurePolicy?: string } | undefined;
             assert.ok(webhook?.failurePolicy === "Fail" || webhook?.failurePolicy === "Ignore", `${file}: no spec.webhookConfiguration.failurePolicy`);
             const why = policy.metadata.annotations?.["gitops-kyverno/failure-policy"] ?? "";
-            assert.ok(why.startsWith(`${webhook.failurePolicy}.`), `${file}: the gitops-kyverno/failure-policy annotation does not explain ${webhook.failurePolicy}`);
+            assert.ok(
+                why.startsWith(`${webhook.failurePolicy}.`),
+                `${file}: the gitops-kyverno/failure-policy annotation does not explain ${webhook.failurePolicy}`,
+            );
         }
     });
 

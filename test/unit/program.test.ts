@@ -44,7 +44,8 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(kyverno.inputs.values.admissionController.replicas, stack === "production" ? 3 : 1);
             // Leader-elected controllers: one replica, or a standby beside it when the admission controller is HA.
             const standby = stack === "production" ? 2 : 1;
-            for (const c of ["backgroundController", "cleanupController", "reportsController"]) assert.strictEqual(kyverno.inputs.values[c].replicas, standby, c);
+            for (const c of ["backgroundController", "cleanupController", "reportsController"])
+                assert.strictEqual(kyverno.inputs.values[c].replicas, standby, c);
             assert.strictEqual(kyverno.inputs.values.existingImagePullSecrets, undefined);
         });
 
@@ -56,7 +57,11 @@ for (const stack of ["staging", "production"]) {
 
         it("syncs clusters/<env> from the fleet repository over SSH with the deploy key secret", () => {
             const instance = one(registered, "kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
-            assert.strictEqual(instance.inputs.spec.sync, undefined, "the FluxInstance must not own the sync: its deletion strips Flux's finalizers before pruning");
+            assert.strictEqual(
+                instance.inputs.spec.sync,
+                undefined,
+                "the FluxInstance must not own the sync: its deletion strips Flux's finalizers before pruning",
+            );
             const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
             assert.deepStrictEqual(source.inputs.spec, {
                 url: "ssh://git@github.com/acme-platform/fleet-infra.git",
@@ -110,7 +115,10 @@ for (const stack of ["staging", "production"]) {
             assert.ok(paths.includes(`apps/${stack}/kustomization.yaml`));
             assert.ok(paths.includes("apps/base/podinfo/deployment.yaml"));
             assert.ok(paths.some((p) => p.startsWith("infrastructure/configs/policies/")));
-            assert.deepStrictEqual(paths.filter((p) => p.includes(other)), []);
+            assert.deepStrictEqual(
+                paths.filter((p) => p.includes(other)),
+                [],
+            );
             assert.deepStrictEqual(fleet.inputs.ownedPrefixes, [`apps/${stack}/`, `clusters/${stack}/`]);
             assert.strictEqual(fleet.inputs.branch, "main");
             assert.strictEqual(fleet.inputs.url, "https://github.com/acme-platform/fleet-infra.git");

@@ -58,7 +58,11 @@ describe("stack settings", () => {
 
     it("reject a missing token, naming both ways to give one", () => {
         // No value on the command line: the CLI asks for it, so no log or history holds the token.
-        assertOneProblem(problems("staging", github, [], {}), "GITHUB_TOKEN", /export GITHUB_TOKEN=<token>, or .*: pulumi config set github:token --secret --stack staging$/);
+        assertOneProblem(
+            problems("staging", github, [], {}),
+            "GITHUB_TOKEN",
+            /export GITHUB_TOKEN=<token>, or .*: pulumi config set github:token --secret --stack staging$/,
+        );
     });
 
     it("reject a token kept in plaintext config", () => {
@@ -103,7 +107,11 @@ describe("stack settings", () => {
 
     it("reject 2 Kyverno replicas, naming 1 and 3 or more as the choices", () => {
         // Kyverno's HA minimum for the admission controller is three; two only looks highly available.
-        assertOneProblem(problems("production", { ...github, kyvernoReplicas: "2" }), "gitops-kyverno:kyvernoReplicas", /use 1 without HA, or 3 or more for HA/);
+        assertOneProblem(
+            problems("production", { ...github, kyvernoReplicas: "2" }),
+            "gitops-kyverno:kyvernoReplicas",
+            /use 1 without HA, or 3 or more for HA/,
+        );
         assert.strictEqual(loadSettings("production", source({ ...github, kyvernoReplicas: "3" }, [], token)).kyvernoReplicas, 3);
         assert.strictEqual(loadSettings("staging", source({ ...github, kyvernoReplicas: "1" }, [], token)).kyvernoReplicas, 1);
     });
@@ -112,7 +120,11 @@ describe("stack settings", () => {
         assert.deepStrictEqual(loadSettings("staging", source(github, [], token)).kyvernoRegistrySecrets, []);
         const s = loadSettings("staging", source({ ...github, kyvernoRegistrySecrets: "ghcr-pull, harbor.pull" }, [], token));
         assert.deepStrictEqual(s.kyvernoRegistrySecrets, ["ghcr-pull", "harbor.pull"]);
-        assertOneProblem(problems("staging", { ...github, kyvernoRegistrySecrets: "ok,Bad_Name" }), "kyvernoRegistrySecrets", /"Bad_Name", which is not a Secret name/);
+        assertOneProblem(
+            problems("staging", { ...github, kyvernoRegistrySecrets: "ok,Bad_Name" }),
+            "kyvernoRegistrySecrets",
+            /"Bad_Name", which is not a Secret name/,
+        );
     });
 
     it("reject a kubeconfig path that does not exist", () => {
@@ -138,7 +150,11 @@ describe("stack settings", () => {
     it("reject an SSH Git server's missing settings, one message each", () => {
         const found = problems("staging", { gitProvider: "ssh" }, [], {});
         assert.strictEqual(found.length, 3, found.join("\n"));
-        for (const key of ["gitUrl", "gitKnownHosts", "gitWriteKey"]) assert.ok(found.some((p) => p.includes(`gitops-kyverno:${key}`)), key);
+        for (const key of ["gitUrl", "gitKnownHosts", "gitWriteKey"])
+            assert.ok(
+                found.some((p) => p.includes(`gitops-kyverno:${key}`)),
+                key,
+            );
     });
 
     it("reject a write key in plaintext, a non-key, and a non-ssh URL", () => {
@@ -146,13 +162,24 @@ describe("stack settings", () => {
         assert.strictEqual(found.length, 3, found.join("\n"));
         assert.ok(found.some((p) => p.includes("gitUrl")));
         assert.ok(found.filter((p) => p.includes("gitWriteKey")).length === 2);
-        assert.ok(found.every((p) => !p.includes("hunter2")), "a message repeats the secret");
+        assert.ok(
+            found.every((p) => !p.includes("hunter2")),
+            "a message repeats the secret",
+        );
     });
 
     it("accept adoptExistingRepository on GitHub; reject it on an SSH server and as a non-boolean", () => {
         assert.strictEqual(loadSettings("staging", source({ ...github, adoptExistingRepository: "true" }, [], token)).adoptExistingRepository, true);
-        assertOneProblem(problems("staging", { ...ssh, adoptExistingRepository: "true" }, ["gitWriteKey"], {}), "adoptExistingRepository", /only applies to GitHub/);
-        assertOneProblem(problems("staging", { ...github, adoptExistingRepository: "yes" }), "adoptExistingRepository", /true or false.*pulumi config set adoptExistingRepository false --stack staging/);
+        assertOneProblem(
+            problems("staging", { ...ssh, adoptExistingRepository: "true" }, ["gitWriteKey"], {}),
+            "adoptExistingRepository",
+            /only applies to GitHub/,
+        );
+        assertOneProblem(
+            problems("staging", { ...github, adoptExistingRepository: "yes" }),
+            "adoptExistingRepository",
+            /true or false.*pulumi config set adoptExistingRepository false --stack staging/,
+        );
     });
 
     it("give the write key's fix as a file read on stdin, never the key on a command line", () => {
@@ -163,7 +190,10 @@ describe("stack settings", () => {
 
     it("give ssh-keyscan for the configured server, and no guessed host without one", () => {
         const scan = (url: string) => problems("staging", { gitProvider: "ssh", gitUrl: url }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
-        assert.match(scan("ssh://git@127.0.0.1:2222/srv/fleet.git"), /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan -p 2222 127\.0\.0\.1\)" --stack staging$/);
+        assert.match(
+            scan("ssh://git@127.0.0.1:2222/srv/fleet.git"),
+            /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan -p 2222 127\.0\.0\.1\)" --stack staging$/,
+        );
         assert.match(scan("ssh://git@git.acme.test/fleet.git"), /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan git\.acme\.test\)" --stack staging$/);
         const without = problems("staging", { gitProvider: "ssh" }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
         assert.match(without, /set gitUrl first/);
@@ -171,7 +201,11 @@ describe("stack settings", () => {
     });
 
     it("fix a kubeconfig that does not exist by falling back to $KUBECONFIG", () => {
-        assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /Fix: pulumi config rm kubeconfig --stack staging$/);
+        assertOneProblem(
+            problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }),
+            "kubeconfig",
+            /Fix: pulumi config rm kubeconfig --stack staging$/,
+        );
     });
 
     it("print `npm run pulumi --` commands when scripts/stack.sh chose the backend, plain `pulumi` otherwise", () => {
@@ -191,7 +225,11 @@ describe("stack settings", () => {
     });
 
     it("reject deleteRepositoryOnDestroy on an SSH server and non-boolean values", () => {
-        assertOneProblem(problems("staging", { ...ssh, deleteRepositoryOnDestroy: "true" }, ["gitWriteKey"], {}), "deleteRepositoryOnDestroy", /only applies to GitHub/);
+        assertOneProblem(
+            problems("staging", { ...ssh, deleteRepositoryOnDestroy: "true" }, ["gitWriteKey"], {}),
+            "deleteRepositoryOnDestroy",
+            /only applies to GitHub/,
+        );
         assertOneProblem(problems("staging", { ...github, deleteRepositoryOnDestroy: "yes" }), "deleteRepositoryOnDestroy", /true or false/);
     });
 });

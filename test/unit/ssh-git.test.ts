@@ -18,7 +18,12 @@ describe("a stack on an SSH Git server", () => {
     });
 
     it("registers nothing on GitHub", () => {
-        assert.deepStrictEqual(registered.filter((r) => r.type.startsWith("github:") || r.type === "pulumi:providers:github" || r.type === dynamicType("GitHubRepository")).map((r) => r.type), []);
+        assert.deepStrictEqual(
+            registered
+                .filter((r) => r.type.startsWith("github:") || r.type === "pulumi:providers:github" || r.type === dynamicType("GitHubRepository"))
+                .map((r) => r.type),
+            [],
+        );
     });
 
     it("points Flux at the server with its host key and the configured branch", () => {

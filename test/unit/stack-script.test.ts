@@ -54,7 +54,12 @@ describe("scripts/stack.sh", () => {
             encoding: "utf8",
             env: Object.fromEntries(Object.entries(full).filter((e): e is [string, string] => e[1] !== undefined)),
         });
-        const lines = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter((l) => l !== "") : [];
+        const lines = fs.existsSync(log)
+            ? fs
+                  .readFileSync(log, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
         const calls = lines.map((l) => {
             const [backend, cli, ...rest] = l.split("\x1f");
             return { backend, cli, args: rest.slice(0, -1) };
@@ -65,13 +70,37 @@ describe("scripts/stack.sh", () => {
 
     describe("destroy", () => {
         it("gives destroy-only flags to destroy alone, not to the up that records --delete-repository", () => {
-            const r = run(["destroy", "staging", "--delete-repository", "--yes", "--target-dependents", "--exclude-protected", "--remove", "--continue-on-error", "-m", "tear down", "--color=never"]);
+            const r = run([
+                "destroy",
+                "staging",
+                "--delete-repository",
+                "--yes",
+                "--target-dependents",
+                "--exclude-protected",
+                "--remove",
+                "--continue-on-error",
+                "-m",
+                "tear down",
+                "--color=never",
+            ]);
             assert.strictEqual(r.code, 0, r.stderr);
             assert.deepStrictEqual(argv(r.calls), [
                 ["config", "get", "deleteRepositoryOnDestroy", "--stack", "staging"],
                 ["config", "set", "deleteRepositoryOnDestroy", "true", "--stack", "staging"],
                 ["up", "--stack", "staging", "--yes", "-m", "tear down", "--color=never"],
-                ["destroy", "--stack", "staging", "--yes", "--target-dependents", "--exclude-protected", "--remove", "--continue-on-error", "-m", "tear down", "--color=never"],
+                [
+                    "destroy",
+                    "--stack",
+                    "staging",
+                    "--yes",
+                    "--target-dependents",
+                    "--exclude-protected",
+                    "--remove",
+                    "--continue-on-error",
+                    "-m",
+                    "tear down",
+                    "--color=never",
+                ],
             ]);
         });
 
@@ -134,7 +163,11 @@ describe("scripts/stack.sh", () => {
             const r = run(["pulumi", "config", "set", "githubOwner", "acme", "--stack", "staging"]);
             assert.strictEqual(r.code, 0, r.stderr);
             assert.deepStrictEqual(r.calls, [
-                { backend: `file://${path.join(dir, "home", ".pulumi-local")}`, cli: "npm", args: ["config", "set", "githubOwner", "acme", "--stack", "staging"] },
+                {
+                    backend: `file://${path.join(dir, "home", ".pulumi-local")}`,
+                    cli: "npm",
+                    args: ["config", "set", "githubOwner", "acme", "--stack", "staging"],
+                },
             ]);
         });
 
@@ -149,7 +182,10 @@ describe("scripts/stack.sh", () => {
             const login = JSON.stringify({ current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-x" } }, null, 4);
             fs.writeFileSync(creds, login);
             const r = run(["pulumi", "stack", "ls"]);
-            assert.match(r.stderr, /you are logged in to https:\/\/api\.pulumi\.com; this stack uses file:\/\/.*\.pulumi-local \(to use your login: export PULUMI_BACKEND_URL=https:\/\/api\.pulumi\.com\)/);
+            assert.match(
+                r.stderr,
+                /you are logged in to https:\/\/api\.pulumi\.com; this stack uses file:\/\/.*\.pulumi-local \(to use your login: export PULUMI_BACKEND_URL=https:\/\/api\.pulumi\.com\)/,
+            );
             assert.strictEqual(r.calls[0].cli, "npm");
             assert.strictEqual(fs.readFileSync(creds, "utf8"), login);
             assert.doesNotMatch(run(["pulumi", "stack", "ls"], { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).stderr, /logged in/);
@@ -168,7 +204,10 @@ describe("scripts/stack.sh", () => {
         const mayBeEmpty = [...text.matchAll(/\b([a-z_]+)=\(\)/g)].map((m) => m[1]);
         assert.ok(mayBeEmpty.includes("args"), "expected the script's flag arrays");
         for (const name of mayBeEmpty) {
-            const bare = text.split(`\${${name}[@]+"\${${name}[@]}"}`).join("").match(new RegExp(`"\\$\\{${name}\\[@\\]\\}"`, "g"));
+            const bare = text
+                .split(`\${${name}[@]+"\${${name}[@]}"}`)
+                .join("")
+                .match(new RegExp(`"\\$\\{${name}\\[@\\]\\}"`, "g"));
             assert.strictEqual(bare, null, `"\${${name}[@]}" unguarded; write \${${name}[@]+"\${${name}[@]}"}`);
         }
     });

@@ -32,7 +32,10 @@ describe("the remembered type check", function () {
         // The project's own compiler options and installed packages.
         fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(dir, "tsconfig.json"));
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
-        write("index.ts", 'import { double } from "./lib/double";\nimport type { Shape } from "./lib/shape";\nexport const four: number = double(2);\nexport const s: Shape = { sides: 4 };\n');
+        write(
+            "index.ts",
+            'import { double } from "./lib/double";\nimport type { Shape } from "./lib/shape";\nexport const four: number = double(2);\nexport const s: Shape = { sides: 4 };\n',
+        );
         write("lib/double.ts", "export function double(n: number): number {\n    return n * 2;\n}\n");
         write("lib/shape.ts", "export interface Shape {\n    sides: number;\n}\n");
     });
@@ -64,7 +67,10 @@ describe("the remembered type check", function () {
     });
 
     it("checks again when tsconfig.json changes, and when a new import appears", () => {
-        write("index.ts", 'import { double } from "./lib/double";\nexport const four: number = double(2);\nexport function f(x: number) {\n    if (x) return 1;\n}\n');
+        write(
+            "index.ts",
+            'import { double } from "./lib/double";\nexport const four: number = double(2);\nexport function f(x: number) {\n    if (x) return 1;\n}\n',
+        );
         const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> };
         config.compilerOptions.noImplicitReturns = false;
         fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));

@@ -148,11 +148,17 @@ describe("npm run validate", function () {
         const fleet = tmp(brokenFleet(policy, (t) => t.replace(/drop:\n(\s+)- ALL/, "drop:\n$1- NET_RAW")));
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
-        assert.match(failedChecks(r.out), /kyverno test \(static\): infrastructure\/configs\/policies\/add-restricted-security-context\/\.kyverno-test\/kyverno-test\.yaml/);
+        assert.match(
+            failedChecks(r.out),
+            /kyverno test \(static\): infrastructure\/configs\/policies\/add-restricted-security-context\/\.kyverno-test\/kyverno-test\.yaml/,
+        );
         assert.match(failedChecks(r.out), /add-restricted-security-context\.yaml: ClusterPolicy add-restricted-security-context/);
         assert.match(r.out, /add-container-security-context .*Fail/);
         // The real podinfo as admitted no longer meets the restricted standard either.
-        assert.match(failedChecks(r.out), /PodSecurity restricted \(admitted\): stack staging: flux build clusters\/staging\/apps\.yaml, as admitted by Kyverno Deployment podinfo\/podinfo/);
+        assert.match(
+            failedChecks(r.out),
+            /PodSecurity restricted \(admitted\): stack staging: flux build clusters\/staging\/apps\.yaml, as admitted by Kyverno Deployment podinfo\/podinfo/,
+        );
         assert.match(r.out, /must set securityContext\.capabilities\.drop=\["ALL"\]/);
     });
 
@@ -161,12 +167,18 @@ describe("npm run validate", function () {
         const deployment = "apps/base/podinfo/deployment.yaml";
         const fleet = tmp(
             brokenFleet(deployment, (t) =>
-                t.replace("          imagePullPolicy: IfNotPresent\n", "          imagePullPolicy: IfNotPresent\n          securityContext:\n            allowPrivilegeEscalation: true\n"),
+                t.replace(
+                    "          imagePullPolicy: IfNotPresent\n",
+                    "          imagePullPolicy: IfNotPresent\n          securityContext:\n            allowPrivilegeEscalation: true\n",
+                ),
             ),
         );
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
-        assert.match(failedChecks(r.out), /PodSecurity restricted \(admitted\): stack staging: flux build clusters\/staging\/apps\.yaml, as admitted by Kyverno Deployment podinfo\/podinfo/);
+        assert.match(
+            failedChecks(r.out),
+            /PodSecurity restricted \(admitted\): stack staging: flux build clusters\/staging\/apps\.yaml, as admitted by Kyverno Deployment podinfo\/podinfo/,
+        );
         assert.match(r.out, /defined in apps\/base\/podinfo\/deployment\.yaml/);
         assert.match(r.out, /allowPrivilegeEscalation != false/);
     });

@@ -12,155 +12,165 @@ const root = path.resolve(__dirname, "..", "..");
 const projectNode = path.join(root, "node_modules", ".bin");
 
 function script(name: string, args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync("bash", [path.join(root, "scripts", "ci", name), ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, PATH: `${projectNode}${path.delimiter}${process.env.PATH}`, GITHUB_ENV: "", ...env },
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    const r = spawnSync("bash", [path.join(root, "scripts", "ci", name), ...args], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, PATH: `${projectNode}${path.delimiter}${process.env.PATH}`, GITHUB_ENV: "", ...env },
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 function git(cwd: string, args: string[]): string {
-  const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
+    const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], {
+        cwd,
+        encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
 }
 
 describe("scripts/ci (what the workflow jobs run)", function () {
-  this.timeout(120_000);
-  let tmp: string;
-  before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ci-scripts-"))));
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    this.timeout(120_000);
+    let tmp: string;
+    before(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), "ci-scripts-"))));
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  describe("require-environment.sh: the job runs in the environment named after its stack", () => {
-    it("passes when the environment's ENVIRONMENT_NAME is the stack (up, destroy) or STACK-preview (preview)", () => {
-      for (const [cmd, stack, env] of [
-        ["up", "production", "production"],
-        ["destroy", "staging", "staging"],
-        ["preview", "staging", "staging-preview"],
-      ]) {
-        const r = script("require-environment.sh", [cmd, stack, env]);
-        assert.equal(r.status, 0, `${cmd} ${stack} in ${env}: ${r.stderr}`);
-      }
+    describe("require-environment.sh: the job runs in the environment named after its stack", () => {
+        it("passes when the environment's ENVIRONMENT_NAME is the stack (up, destroy) or STACK-preview (preview)", () => {
+            for (const [cmd, stack, env] of [
+                ["up", "production", "production"],
+                ["destroy", "staging", "staging"],
+                ["preview", "staging", "staging-preview"],
+            ]) {
+                const r = script("require-environment.sh", [cmd, stack, env]);
+                assert.equal(r.status, 0, `${cmd} ${stack} in ${env}: ${r.stderr}`);
+            }
+        });
+
+        it("fails closed: no environment, a misspelled or auto-created one, another stack's, a preview's", () => {
+            for (const [cmd, stack, env, says] of [
+                ["up", "production", "", "'<no ENVIRONMENT_NAME variable>'"],
+                ["up", "production", "prodution", "'prodution'"],
+                ["up", "production", "staging", "'staging'"],
+                ["destroy", "production", "production-preview", "'production-preview'"],
+                ["preview", "production", "staging-preview", "'staging-preview'"],
+            ]) {
+                const r = script("require-environment.sh", [cmd, stack, env]);
+                assert.equal(r.status, 1, `${cmd} ${stack} in "${env}" passed: ${r.stdout}`);
+                assert.ok(r.stderr.includes(`environment says ${says}`), r.stderr);
+                assert.match(r.stderr, /ENVIRONMENT_NAME=/);
+            }
+        });
+
+        it("rejects an empty or odd stack name and an unknown command", () => {
+            assert.equal(script("require-environment.sh", ["up", "", ""]).status, 1);
+            assert.equal(script("require-environment.sh", ["up", "-production", "-production"]).status, 1);
+            assert.match(script("require-environment.sh", ["refresh", "staging", "staging"]).stderr, /unknown command 'refresh'/);
+        });
     });
 
-    it("fails closed: no environment, a misspelled or auto-created one, another stack's, a preview's", () => {
-      for (const [cmd, stack, env, says] of [
-        ["up", "production", "", "'<no ENVIRONMENT_NAME variable>'"],
-        ["up", "production", "prodution", "'prodution'"],
-        ["up", "production", "staging", "'staging'"],
-        ["destroy", "production", "production-preview", "'production-preview'"],
-        ["preview", "production", "staging-preview", "'staging-preview'"],
-      ]) {
-        const r = script("require-environment.sh", [cmd, stack, env]);
-        assert.equal(r.status, 1, `${cmd} ${stack} in "${env}" passed: ${r.stdout}`);
-        assert.ok(r.stderr.includes(`environment says ${says}`), r.stderr);
-        assert.match(r.stderr, /ENVIRONMENT_NAME=/);
-      }
+    describe("fleet-in-use.sh: deleting the shared repository while another environment uses it", () => {
+        /** A bare repository whose main branch has clusters/<env>/ for each env. */
+        function fleet(name: string, envs: string[]): string {
+            const work = path.join(tmp, `${name}-work`);
+            const bare = path.join(tmp, `${name}.git`);
+            git(tmp, ["init", "-q", work]);
+            fs.mkdirSync(path.join(work, "apps", "base"), { recursive: true });
+            fs.writeFileSync(path.join(work, "apps", "base", "kustomization.yaml"), "resources: []\n");
+            for (const e of envs) {
+                fs.mkdirSync(path.join(work, "clusters", e), { recursive: true });
+                fs.writeFileSync(path.join(work, "clusters", e, "kustomization.yaml"), "resources: []\n");
+            }
+            git(work, ["add", "-A"]);
+            git(work, ["commit", "-qm", "fleet"]);
+            git(tmp, ["clone", "-q", "--bare", work, bare]);
+            return `file://${bare}`;
+        }
+
+        it("refuses, naming the environment, while production still has clusters/production/", () => {
+            const url = fleet("both", ["staging", "production"]);
+            const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: url });
+            assert.equal(r.status, 1, r.stdout + r.stderr);
+            assert.match(r.stderr, /refusing to delete the fleet repository .*: environment\(s\) production still sync from clusters\/<env>\/ on main/);
+        });
+
+        it("allows it when only the stack's own environment is left", () => {
+            const url = fleet("own", ["staging"]);
+            const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: url });
+            assert.equal(r.status, 0, r.stdout + r.stderr);
+            assert.match(r.stdout, /no environment other than staging has clusters/);
+        });
+
+        it("refuses when it cannot read the branch (unknown users count as users)", () => {
+            const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: `file://${path.join(tmp, "missing.git")}` });
+            assert.equal(r.status, 2, r.stdout + r.stderr);
+            assert.match(r.stderr, /cannot read branch main of .*refusing/);
+        });
+
+        it("names the repository from the committed settings, and refuses without a githubOwner", () => {
+            // Pulumi.staging.yaml commits no githubOwner (it is set per checkout).
+            const r = script("fleet-in-use.sh", ["staging"]);
+            assert.equal(r.status, 2, r.stdout + r.stderr);
+            assert.match(r.stderr, /Pulumi\.staging\.yaml sets no githubOwner/);
+        });
     });
 
-    it("rejects an empty or odd stack name and an unknown command", () => {
-      assert.equal(script("require-environment.sh", ["up", "", ""]).status, 1);
-      assert.equal(script("require-environment.sh", ["up", "-production", "-production"]).status, 1);
-      assert.match(script("require-environment.sh", ["refresh", "staging", "staging"]).stderr, /unknown command 'refresh'/);
+    describe("kubeconfig.sh: the environment's kubeconfig and the stack's kubeContext", () => {
+        let kubectlDir: string;
+        before(function () {
+            try {
+                kubectlDir = path.dirname(findBinary("kubectl"));
+            } catch (e) {
+                throw new Error(`${(e as Error).message}: this test runs kubectl config on a file, as the runner does`, { cause: e });
+            }
+        });
+
+        const kubeconfig = (context: string) =>
+            [
+                "apiVersion: v1",
+                "kind: Config",
+                "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]",
+                "users: [{name: u, user: {token: not-a-real-token}}]",
+                `contexts: [{name: ${context}, context: {cluster: c, user: u}}]`,
+                `current-context: ${context}`,
+                "",
+            ].join("\n");
+
+        function run(stack: string, data: string) {
+            const file = path.join(tmp, `kubeconfig-${stack}-${Math.random().toString(36).slice(2)}`);
+            const githubEnv = path.join(tmp, `github-env-${Math.random().toString(36).slice(2)}`);
+            fs.writeFileSync(githubEnv, "");
+            const r = script("kubeconfig.sh", [stack, file], {
+                KUBECONFIG_DATA: data,
+                GITHUB_ENV: githubEnv,
+                PATH: `${kubectlDir}${path.delimiter}${projectNode}${path.delimiter}${process.env.PATH}`,
+            });
+            return { ...r, file, githubEnv: fs.readFileSync(githubEnv, "utf8") };
+        }
+
+        it("writes the secret to a file only the runner user can read and exports KUBECONFIG when the context exists", () => {
+            // Pulumi.staging.yaml names kubeContext kind-staging.
+            const r = run("staging", kubeconfig("kind-staging"));
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(fs.statSync(r.file).mode & 0o777, 0o600);
+            assert.equal(r.githubEnv, `KUBECONFIG=${r.file}\n`);
+        });
+
+        it("fails, naming the contexts the secret has, when the stack's kubeContext is not one of them", () => {
+            const r = run("production", kubeconfig("prod-admin"));
+            assert.equal(r.status, 1, r.stdout);
+            assert.match(
+                r.stderr,
+                /Pulumi\.production\.yaml sets kubeContext 'kind-production', which the KUBECONFIG secret does not have \(it has: prod-admin \)/,
+            );
+            assert.equal(r.githubEnv, "");
+        });
+
+        it("fails when the environment has no KUBECONFIG secret", () => {
+            const r = run("staging", "");
+            assert.equal(r.status, 1);
+            assert.match(r.stderr, /secret KUBECONFIG is not set in this job's environment/);
+        });
     });
-  });
-
-  describe("fleet-in-use.sh: deleting the shared repository while another environment uses it", () => {
-    /** A bare repository whose main branch has clusters/<env>/ for each env. */
-    function fleet(name: string, envs: string[]): string {
-      const work = path.join(tmp, `${name}-work`);
-      const bare = path.join(tmp, `${name}.git`);
-      git(tmp, ["init", "-q", work]);
-      fs.mkdirSync(path.join(work, "apps", "base"), { recursive: true });
-      fs.writeFileSync(path.join(work, "apps", "base", "kustomization.yaml"), "resources: []\n");
-      for (const e of envs) {
-        fs.mkdirSync(path.join(work, "clusters", e), { recursive: true });
-        fs.writeFileSync(path.join(work, "clusters", e, "kustomization.yaml"), "resources: []\n");
-      }
-      git(work, ["add", "-A"]);
-      git(work, ["commit", "-qm", "fleet"]);
-      git(tmp, ["clone", "-q", "--bare", work, bare]);
-      return `file://${bare}`;
-    }
-
-    it("refuses, naming the environment, while production still has clusters/production/", () => {
-      const url = fleet("both", ["staging", "production"]);
-      const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: url });
-      assert.equal(r.status, 1, r.stdout + r.stderr);
-      assert.match(r.stderr, /refusing to delete the fleet repository .*: environment\(s\) production still sync from clusters\/<env>\/ on main/);
-    });
-
-    it("allows it when only the stack's own environment is left", () => {
-      const url = fleet("own", ["staging"]);
-      const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: url });
-      assert.equal(r.status, 0, r.stdout + r.stderr);
-      assert.match(r.stdout, /no environment other than staging has clusters/);
-    });
-
-    it("refuses when it cannot read the branch (unknown users count as users)", () => {
-      const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: `file://${path.join(tmp, "missing.git")}` });
-      assert.equal(r.status, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /cannot read branch main of .*refusing/);
-    });
-
-    it("names the repository from the committed settings, and refuses without a githubOwner", () => {
-      // Pulumi.staging.yaml commits no githubOwner (it is set per checkout).
-      const r = script("fleet-in-use.sh", ["staging"]);
-      assert.equal(r.status, 2, r.stdout + r.stderr);
-      assert.match(r.stderr, /Pulumi\.staging\.yaml sets no githubOwner/);
-    });
-  });
-
-  describe("kubeconfig.sh: the environment's kubeconfig and the stack's kubeContext", () => {
-    let kubectlDir: string;
-    before(function () {
-      try {
-        kubectlDir = path.dirname(findBinary("kubectl"));
-      } catch (e) {
-        throw new Error(`${(e as Error).message}: this test runs kubectl config on a file, as the runner does`, { cause: e });
-      }
-    });
-
-    const kubeconfig = (context: string) =>
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:6443'}}]",
-        "users: [{name: u, user: {token: not-a-real-token}}]",
-        `contexts: [{name: ${context}, context: {cluster: c, user: u}}]`,
-        `current-context: ${context}`,
-        "",
-      ].join("\n");
-
-    function run(stack: string, data: string) {
-      const file = path.join(tmp, `kubeconfig-${stack}-${Math.random().toString(36).slice(2)}`);
-      const githubEnv = path.join(tmp, `github-env-${Math.random().toString(36).slice(2)}`);
-      fs.writeFileSync(githubEnv, "");
-      const r = script("kubeconfig.sh", [stack, file], { KUBECONFIG_DATA: data, GITHUB_ENV: githubEnv, PATH: `${kubectlDir}${path.delimiter}${projectNode}${path.delimiter}${process.env.PATH}` });
-      return { ...r, file, githubEnv: fs.readFileSync(githubEnv, "utf8") };
-    }
-
-    it("writes the secret to a file only the runner user can read and exports KUBECONFIG when the context exists", () => {
-      // Pulumi.staging.yaml names kubeContext kind-staging.
-      const r = run("staging", kubeconfig("kind-staging"));
-      assert.equal(r.status, 0, r.stderr);
-      assert.equal(fs.statSync(r.file).mode & 0o777, 0o600);
-      assert.equal(r.githubEnv, `KUBECONFIG=${r.file}\n`);
-    });
-
-    it("fails, naming the contexts the secret has, when the stack's kubeContext is not one of them", () => {
-      const r = run("production", kubeconfig("prod-admin"));
-      assert.equal(r.status, 1, r.stdout);
-      assert.match(r.stderr, /Pulumi\.production\.yaml sets kubeContext 'kind-production', which the KUBECONFIG secret does not have \(it has: prod-admin \)/);
-      assert.equal(r.githubEnv, "");
-    });
-
-    it("fails when the environment has no KUBECONFIG secret", () => {
-      const r = run("staging", "");
-      assert.equal(r.status, 1);
-      assert.match(r.stderr, /secret KUBECONFIG is not set in this job's environment/);
-    });
-  });
 });

@@ -13,7 +13,12 @@ const root = path.resolve(__dirname, "..", "..");
 const PATH = [path.join(root, ".tools", "bin"), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
 
 function bash(script: string, args: string[], env: Record<string, string>, cwd = root) {
-    const r = spawnSync("bash", [path.join(root, "scripts", script), ...args], { cwd, encoding: "utf8", timeout: 300_000, env: { ...process.env, PATH, GITHUB_STEP_SUMMARY: "", PR: "", REPO: "", ...env } });
+    const r = spawnSync("bash", [path.join(root, "scripts", script), ...args], {
+        cwd,
+        encoding: "utf8",
+        timeout: 300_000,
+        env: { ...process.env, PATH, GITHUB_STEP_SUMMARY: "", PR: "", REPO: "", ...env },
+    });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -35,7 +40,11 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
 
         it("with a kubeconfig whose cluster is unreachable: the section reports the error and goes to the step output; exit 0", async () => {
             const tree = path.join(tmp, "tree");
-            const render = spawnSync(path.join(root, "node_modules", ".bin", "ts-node"), ["scripts/render-fleet.ts", "--env", "staging", "--out", tree], { cwd: root, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+            const render = spawnSync(path.join(root, "node_modules", ".bin", "ts-node"), ["scripts/render-fleet.ts", "--env", "staging", "--out", tree], {
+                cwd: root,
+                encoding: "utf8",
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+            });
             assert.equal(render.status, 0, render.stderr);
             const port = await freePort();
             // Pulumi.staging.yaml names kubeContext kind-staging.
@@ -65,7 +74,10 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
         function repo(): string {
             const dir = fs.mkdtempSync(path.join(tmp, "repo-"));
             const git = (args: string[]) => {
-                const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], { cwd: dir, encoding: "utf8" });
+                const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], {
+                    cwd: dir,
+                    encoding: "utf8",
+                });
                 assert.equal(r.status, 0, r.stderr);
             };
             git(["init", "-q"]);
@@ -86,9 +98,15 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
             const open = lines.indexOf("`````diff");
             assert.ok(open > 0, `the git diff is not in a five-backtick fence:\n${r.stdout}`);
             const close = lines.findIndex((l, i) => i > open && /^\s*`+\s*$/.test(l) && l.trim().length >= 5);
-            assert.ok(lines.slice(open + 1, close).some((l) => l.includes("+  ````")), r.stdout);
+            assert.ok(
+                lines.slice(open + 1, close).some((l) => l.includes("+  ````")),
+                r.stdout,
+            );
             assert.ok(r.stdout.indexOf(section) > r.stdout.indexOf("### What Flux would change"), r.stdout);
-            assert.ok(r.stdout.indexOf("### What Flux would change") > lines.slice(0, close + 1).join("\n").length, "the Flux section is not after the git diff");
+            assert.ok(
+                r.stdout.indexOf("### What Flux would change") > lines.slice(0, close + 1).join("\n").length,
+                "the Flux section is not after the git diff",
+            );
         });
 
         it("a plain diff gets a plain fence; one over the limit is cut at a line and its fence still closes", () => {

@@ -25,42 +25,72 @@ const TYPE = "kubernetes-cert-manager:index:CertManager";
 // The upstream chart repository, used when helmOptions names none.
 const DEFAULT_REPO = "https://charts.jetstack.io";
 const RELEASE_KEYS = [
-  "allowNullValues", "atomic", "chart", "cleanupOnFail", "compat", "createNamespace", "dependencyUpdate",
-  "description", "devel", "disableCRDHooks", "disableOpenapiValidation", "disableWebhooks", "forceUpdate",
-  "keyring", "lint", "manifest", "maxHistory", "name", "namespace", "postrender", "recreatePods",
-  "renderSubchartNotes", "replace", "repositoryOpts", "resetValues", "resourceNames", "reuseValues", "skipAwait",
-  "skipCrds", "takeOwnership", "timeout", "valueYamlFiles", "verify", "version", "waitForJobs",
+    "allowNullValues",
+    "atomic",
+    "chart",
+    "cleanupOnFail",
+    "compat",
+    "createNamespace",
+    "dependencyUpdate",
+    "description",
+    "devel",
+    "disableCRDHooks",
+    "disableOpenapiValidation",
+    "disableWebhooks",
+    "forceUpdate",
+    "keyring",
+    "lint",
+    "manifest",
+    "maxHistory",
+    "name",
+    "namespace",
+    "postrender",
+    "recreatePods",
+    "renderSubchartNotes",
+    "replace",
+    "repositoryOpts",
+    "resetValues",
+    "resourceNames",
+    "reuseValues",
+    "skipAwait",
+    "skipCrds",
+    "takeOwnership",
+    "timeout",
+    "valueYamlFiles",
+    "verify",
+    "version",
+    "waitForJobs",
 ];
 
 class CertManager extends pulumi.ComponentResource {
-  /** @param {string} name @param {Record<string, any>} inputs @param {any} opts */
-  constructor(name, inputs, opts) {
-    super(TYPE, name, {}, opts);
-    const { helmOptions, ...chartValues } = inputs;
-    /** @type {Record<string, any>} */
-    const helmInput = helmOptions ?? {};
-    const helm = pulumi.output(helmInput);
-    /** @type {Record<string, any>} */
-    const args = {};
-    for (const key of RELEASE_KEYS) args[key] = helm.apply((h) => h?.[key]);
-    args.chart = helm.apply((h) => h?.chart ?? "cert-manager");
-    args.repositoryOpts = helm.apply((h) => h?.repositoryOpts ?? { repo: DEFAULT_REPO });
-    args.values = pulumi.all({ h: helm, v: pulumi.output(chartValues) }).apply(({ h, v }) => ({ ...(h?.values ?? {}), ...v }));
-    const releaseArgs = /** @type {import("@pulumi/kubernetes").helm.v3.ReleaseArgs} */ (/** @type {unknown} */ (args));
-    const release = new k8s.helm.v3.Release(name, releaseArgs, { parent: this });
-    this.status = release.status;
-    this.registerOutputs({ status: this.status });
-  }
+    /** @param {string} name @param {Record<string, any>} inputs @param {any} opts */
+    constructor(name, inputs, opts) {
+        super(TYPE, name, {}, opts);
+        const { helmOptions, ...chartValues } = inputs;
+        /** @type {Record<string, any>} */
+        const helmInput = helmOptions ?? {};
+        const helm = pulumi.output(helmInput);
+        /** @type {Record<string, any>} */
+        const args = {};
+        for (const key of RELEASE_KEYS) args[key] = helm.apply((h) => h?.[key]);
+        args.chart = helm.apply((h) => h?.chart ?? "cert-manager");
+        args.repositoryOpts = helm.apply((h) => h?.repositoryOpts ?? { repo: DEFAULT_REPO });
+        args.values = pulumi.all({ h: helm, v: pulumi.output(chartValues) }).apply(({ h, v }) => ({ ...(h?.values ?? {}), ...v }));
+        const releaseArgs = /** @type {import("@pulumi/kubernetes").helm.v3.ReleaseArgs} */ (/** @type {unknown} */ (args));
+        const release = new k8s.helm.v3.Release(name, releaseArgs, { parent: this });
+        this.status = release.status;
+        this.registerOutputs({ status: this.status });
+    }
 }
 
 /** @type {import("@pulumi/pulumi/provider").Provider} */
 const certManager = {
-  version: VERSION,
-  async construct(name, type, inputs, options) {
-    if (type !== TYPE) throw new Error(`unknown resource type ${type}`);
-    const component = new CertManager(name, inputs, options);
-    return { urn: component.urn, state: { status: component.status } };
-  },
+    version: VERSION,
+    async construct(name, type, inputs, options) {
+        if (type !== TYPE) throw new Error(`unknown resource type ${type}`);
+        const component = new CertManager(name, inputs, options);
+        return { urn: component.urn, state: { status: component.status } };
+    },
 };
 
 provider.main(certManager, process.argv.slice(2));

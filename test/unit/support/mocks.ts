@@ -139,7 +139,8 @@ export function byType(registered: Registered[], type: string): Registered[] {
 
 export function one(registered: Registered[], type: string, name?: string): Registered {
     const found = registered.filter((r) => r.type === type && (name === undefined || r.name === name));
-    if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((f) => f.name).join(", ")}`);
+    if (found.length !== 1)
+        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((f) => f.name).join(", ")}`);
     return found[0];
 }
 
