@@ -187,7 +187,7 @@ describe("commands the settings errors print", function () {
 
     it("ran a command for every key that has one, and read the token and the key as secrets", () => {
         const source = fs.readFileSync(path.join(repoRoot, "stacks", "settings.ts"), "utf8");
-        const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified|bool)\("([\w:]+)"/g)].map((m) => m[1]);
+        const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified|bool)\(\s*"([\w:]+)"/g)].map((m) => m[1]);
         const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`]);
         assert.deepStrictEqual(
             [...new Set([...named, ...charts])].sort(),
