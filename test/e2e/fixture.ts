@@ -8,7 +8,6 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { DeployKeyRegistrar, registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
-import { KubeClient } from "../../local-cluster/kube-client";
 import { LiveCluster, startLiveCluster } from "../../local-cluster/live-cluster";
 import { fleetPodinfoTags } from "../../local-cluster/registry";
 import { startGitSshServer, GitSshServer, SshKeyPair } from "../support/git-ssh-server";
@@ -29,7 +28,6 @@ export interface Environment {
     live: LiveCluster;
     cluster: KubeCluster;
     kube: KubeApi;
-    client: KubeClient;
     registrar: DeployKeyRegistrar;
 }
 
@@ -83,7 +81,6 @@ export class E2eWorld {
             live,
             cluster: live.cluster,
             kube: new KubeApi(live.cluster),
-            client: live.kube,
             registrar: registerDeployKeys(this.git, live.kube),
         };
         this.envs.set(stack, env);

@@ -20,7 +20,7 @@ export class LiveWorld extends E2eWorld {
     }
 
     get kube(): KubeClient {
-        return this.staging.client;
+        return this.staging.kube;
     }
 
     /** A clone of the fleet repository's main branch, for the Flux CLI. */

@@ -1,30 +1,13 @@
-// Reads from a local test cluster's API server with its admin client
-// certificate: enough for the e2e test to check what `pulumi up` created.
+// The local cluster's client (local-cluster/kube-client.ts) with the reads the
+// end-to-end tests repeat: namespaces, secrets, config maps, CRDs.
+import { KubeClient, KubeObject } from "../../local-cluster/kube-client";
 import type { KubeCluster } from "./kube-cluster";
-import { httpsGet } from "./kube-cluster-util";
 
-export interface KubeObject {
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
-    status?: { phase?: string };
-    spec?: Record<string, unknown>;
-    data?: Record<string, string>;
-    type?: string;
-}
+export type { KubeObject };
 
-export class KubeApi {
-    constructor(private readonly cluster: KubeCluster) {}
-
-    /** GETs an API path; undefined on 404. */
-    async get<T = KubeObject>(apiPath: string): Promise<T | undefined> {
-        const { certs, server } = this.cluster;
-        const res = await httpsGet(`${server}${apiPath}`, { ca: certs.caCert, cert: certs.adminCert, key: certs.adminKey });
-        if (res.status === 404) return undefined;
-        if (res.status !== 200) throw new Error(`GET ${apiPath}: HTTP ${res.status} ${res.body.slice(0, 300)}`);
-        return JSON.parse(res.body) as T;
-    }
-
-    async list(apiPath: string): Promise<KubeObject[]> {
-        return (await this.get<{ items: KubeObject[] }>(apiPath))?.items ?? [];
+export class KubeApi extends KubeClient {
+    constructor(cluster: KubeCluster) {
+        super(cluster.server, cluster.certs);
     }
 
     namespace(name: string) {
