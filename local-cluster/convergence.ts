@@ -40,3 +40,15 @@ export async function loopState(kube: KubeClient, expected = { kustomizations: [
     if (!available) waitingFor.push(`Deployment podinfo/podinfo: ${podinfo ? "not Available yet" : "not created yet"}`);
     return { converged: waitingFor.length === 0, waitingFor, revision: source?.status?.artifact?.revision };
 }
+
+/**
+ * What Flux's web UI reports about the sync. The operator's web server serves a
+ * cached FluxReport that it rebuilds every 20 s, so the UI can lag the cluster.
+ */
+export async function webUiSync(webUiUrl: string): Promise<{ path?: string; ready: boolean } | undefined> {
+    const res = await fetch(`${webUiUrl.replace(/\/$/, "")}/api/v1/report`).catch(() => undefined);
+    if (!res?.ok) return undefined;
+    const report = (await res.json()) as { spec?: { sync?: { path?: string; ready?: boolean } } };
+    const sync = report.spec?.sync;
+    return sync ? { path: sync.path, ready: sync.ready === true } : undefined;
+}

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loopState } from "../../local-cluster/convergence";
+import { loopState, webUiSync } from "../../local-cluster/convergence";
 import { registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
 import { startGitSshServer } from "../../local-cluster/git-server";
 import { startLiveCluster } from "../../local-cluster/live-cluster";
@@ -81,7 +81,10 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
         let last = "";
         for (;;) {
             const s = await loopState(live.kube);
-            if (s.converged) break;
+            // "ready" promises what the web UI shows too, so wait for its report to show the sync.
+            const ui = s.converged ? await webUiSync(live.webUiUrl) : undefined;
+            if (ui?.ready && ui.path?.includes(`clusters/${stack}`)) break;
+            if (s.converged) s.waitingFor.push(`the Flux web UI to report the sync of clusters/${stack} (its report refreshes every 20s)`);
             const line = s.waitingFor.join("; ");
             if (line !== last || (Date.now() - converged) % 10_000 < 1000) log(`${elapsed(converged)}: waiting for ${line}`);
             last = line;

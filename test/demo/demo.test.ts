@@ -119,12 +119,14 @@ describe("npm run demo: the main job on the embedded local default", function ()
     });
 
     it("Flux's web UI, in Chromium, shows the environment's FluxInstance and the apps Kustomization Ready", async function () {
-        this.timeout(minutes(3));
+        this.timeout(minutes(4));
         const url = printed(/^Flux web UI:/).replace(/^Flux web UI: +/, "");
-        const seen = await openFluxUi(url, screenshotPath);
+        const distribution = /Flux Distribution:\s*v2\.9\.5/;
+        const sync = /\.\/clusters\/local/;
+        const seen = await openFluxUi(url, screenshotPath, [distribution, sync]);
         // The cluster page reports the FluxInstance's distribution and the environment's sync.
-        assert.match(seen.instanceText, /Flux Distribution:\s*v2\.9\.5/, `the UI does not show the FluxInstance:\n${seen.instanceText.slice(0, 1500)}`);
-        assert.match(seen.instanceText, /\.\/clusters\/local/, "the UI does not show the sync of clusters/local");
+        assert.match(seen.instanceText, distribution, `the UI does not show the FluxInstance:\n${seen.instanceText.slice(0, 1500)}`);
+        assert.match(seen.instanceText, sync, `the UI does not show the sync of clusters/local:\n${seen.instanceText.slice(0, 1500)}`);
         assert.ok(seen.appsReady, `the UI does not show the apps Kustomization as Ready:\n${seen.appsText}`);
     });
 

@@ -16,8 +16,11 @@ export interface FluxUiView {
     appsReady: boolean;
 }
 
-/** Opens the UI's cluster page and the apps Kustomization's page; screenshots the latter. */
-export async function openFluxUi(url: string, screenshot: string): Promise<FluxUiView> {
+/**
+ * Opens the UI's cluster page (until it shows `expectOnClusterPage`) and the apps
+ * Kustomization's page (until it shows Ready); screenshots the latter.
+ */
+export async function openFluxUi(url: string, screenshot: string, expectOnClusterPage: RegExp[] = []): Promise<FluxUiView> {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-profile-"));
     const browser = await puppeteer.launch({
         executablePath: chromiumPath,
@@ -38,17 +41,31 @@ export async function openFluxUi(url: string, screenshot: string): Promise<FluxU
         const page = await browser.newPage();
         await page.setViewport({ width: 1400, height: 900 });
         const textOf = () => page.evaluate(() => document.body.innerText);
-        await page.goto(url, { waitUntil: "networkidle0", timeout: 60_000 });
-        await page
-            .waitForFunction(() => /flux/i.test(document.body.innerText) && /Ready|Healthy|Running/i.test(document.body.innerText), { timeout: 60_000 })
-            .catch(() => undefined);
+        const base = url.replace(/\/$/, "");
+        // The operator's web server serves a cached report that it rebuilds every 20 s
+        // (internal/web/server.go), so a page opened right after "ready" can predate the
+        // sync: reload until the page shows everything asked for, or the bound passes.
+        const showsAll = async (pageUrl: string, patterns: RegExp[], boundMs: number): Promise<boolean> => {
+            const deadline = Date.now() + boundMs;
+            const sources = patterns.map((re) => [re.source, re.flags]);
+            do {
+                await page.goto(pageUrl, { waitUntil: "networkidle0", timeout: 60_000 });
+                const shown = await page
+                    .waitForFunction(
+                        (all: string[][]) => all.every(([source, flags]) => new RegExp(source, flags).test(document.body.innerText)),
+                        { timeout: 10_000 },
+                        sources,
+                    )
+                    .then(() => true)
+                    .catch(() => false);
+                if (shown) return true;
+            } while (Date.now() < deadline);
+            return false;
+        };
+        await showsAll(base, [/flux/i, /Ready|Healthy|Running/i, ...expectOnClusterPage], 90_000);
         const instanceText = await textOf();
 
-        await page.goto(`${url.replace(/\/$/, "")}/resource/Kustomization/flux-system/apps`, { waitUntil: "networkidle0", timeout: 60_000 });
-        const appsReady = await page
-            .waitForFunction(() => /\bapps\b/.test(document.body.innerText) && /Status\s*Ready\b/.test(document.body.innerText), { timeout: 60_000 })
-            .then(() => true)
-            .catch(() => false);
+        const appsReady = await showsAll(`${base}/resource/Kustomization/flux-system/apps`, [/\bapps\b/, /Status\s*Ready\b/], 90_000);
         const appsText = await textOf();
         fs.mkdirSync(path.dirname(screenshot), { recursive: true });
         await page.screenshot({ path: screenshot });
