@@ -19,7 +19,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { findBinary, freePort, httpsGet, waitFor } from "./util";
 import { writeCerts, Certs } from "./certs";
-import { hasExited, launch, logPath, logTail, stopProcess } from "./processes";
+import { hasExited, launch, logPath, logTail, removeOnExit, stopProcess } from "./processes";
 
 export interface KubeClusterOptions {
     /** Cluster, user and context name in the kubeconfig. */
@@ -70,7 +70,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
 async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
     const name = opts.name ?? "local";
     const timeoutMs = (opts.timeoutSeconds ?? 120) * 1000;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `kube-${name}-`));
+    const dir = removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), `kube-${name}-`)));
     const procs: ChildProcess[] = [];
     let stopped = false;
     const stop = async (): Promise<void> => {

@@ -13,7 +13,7 @@ import { ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { launch } from "./processes";
+import { launch, removeOnExit } from "./processes";
 import { canConnect, freePort, waitFor } from "./util";
 
 export interface SshKeyPair {
@@ -52,7 +52,7 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
     if (!fs.existsSync(sshdBinary)) {
         throw new Error(`${sshdBinary} not found: run scripts/install-system-deps.sh (Debian openssh-server)`);
     }
-    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "git-ssh-"));
+    const dir = opts.dir ?? removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), "git-ssh-")));
     fs.mkdirSync(dir, { recursive: true });
     const user = os.userInfo().username;
     const port = await freePort();

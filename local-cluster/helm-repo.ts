@@ -10,6 +10,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
+import { removeOnExit } from "./processes";
 
 export interface ChartFiles {
     name: string;
@@ -32,7 +33,7 @@ export interface HelmRepo {
 }
 
 export async function startHelmRepo(charts: (ChartFiles | ChartDir)[], opts: { port?: number; dir?: string } = {}): Promise<HelmRepo> {
-    const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "helm-repo-"));
+    const dir = opts.dir ?? removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), "helm-repo-")));
     fs.mkdirSync(dir, { recursive: true });
     const served = path.join(dir, "served");
     fs.mkdirSync(served);

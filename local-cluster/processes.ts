@@ -1,14 +1,41 @@
 // Host processes of the local cluster: each in its own process group with its
 // log in the cluster's folder, stopped with SIGTERM then SIGKILL, and killed
-// when the Node process exits without stopping them (no orphan daemons).
+// when the Node process exits or is signalled without stopping them (no orphan
+// daemons, no temp folders left).
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
 const running = new Set<ChildProcess>();
-process.on("exit", () => {
+const tempDirs = new Set<string>();
+const envKeeps = ["KUBE_CLUSTER_KEEP", "GIT_SSH_SERVER_KEEP"];
+
+function cleanUp(): void {
     for (const p of running) killGroup(p, "SIGKILL");
-});
+    if (envKeeps.some((k) => process.env[k])) return;
+    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+}
+process.on("exit", cleanUp);
+
+// A signal ends Node without "exit" unless someone listens. When nobody else
+// handles it (the demo does, and stops everything itself), clean up and die of
+// the same signal, so a test killed by a timeout or Ctrl-C leaves no daemon behind.
+const fatalSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+for (const signal of fatalSignals) {
+    const onSignal = (): void => {
+        if (process.listenerCount(signal) > 1) return;
+        cleanUp();
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+}
+
+/** Removes DIR when the Node process exits or is signalled, if it is still there. */
+export function removeOnExit(dir: string): string {
+    tempDirs.add(dir);
+    return dir;
+}
 
 export interface LaunchOptions {
     /** Working folder. */
