@@ -4,7 +4,6 @@
 import * as assert from "assert";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 const processesModule = path.resolve(__dirname, "../../local-cluster/processes.ts");
@@ -32,7 +31,9 @@ async function startOwner(extra = ""): Promise<Started> {
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (out += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on("exit", (code, signal) => resolve({ code, signal })),
+    );
     const deadline = Date.now() + 30_000;
     while (!/started \d+ /.test(out)) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the owner did not start:\n${out}`);
