@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # npm test: every check, in the order that fails fastest. The pinned tools are
 # built on first use (cached outside the tree) and put first on PATH. Ends with
-# one line that counts the tests of every stage.
+# one line that counts the tests of every stage and a table of each stage's time
+# (CI has 90 minutes; a cold machine spends most of them building tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
-log=$(mktemp); trap 'rm -f "$log"' EXIT
+log=$(mktemp); times=$(mktemp); trap 'rm -f "$log" "$times"' EXIT
+started=$SECONDS
 stage() {
-  local title=$1; shift
+  local title=$1 t0=$SECONDS; shift
   printf '\n== %s\n' "$title"
   "$@" 2>&1 | tee -a "$log"
+  printf '%6ss  %s\n' "$(( SECONDS - t0 ))" "$title" >> "$times"
 }
 
 stage "typecheck" npm run --silent typecheck
@@ -32,4 +35,6 @@ stage "npm run demo, its printed commands, and Flux's web UI in Chromium" npm ru
 
 # mocha's "N passing" lines and validate's "N passed" line, summed.
 passed=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) passing.*/\1/p; s/^validate: ([0-9]+) passed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+printf '\nTime per stage:\n'; cat "$times"
+printf '%6ss  total\n' "$(( SECONDS - started ))"
 printf '\nnpm test: %s passed, 0 failed\n' "${passed:-0}"
