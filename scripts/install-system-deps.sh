@@ -5,7 +5,7 @@
 #   chromium: the browser the demo test drives (puppeteer-core) to check Flux's web UI.
 #   openssh-server, git: the local Git server over SSH that the e2e test starts
 #   (its own sshd on a high port with its own config; never the system service).
-#   shellcheck: the workflow policy test and `npm run lint:shell` lint shell scripts with it.
+#   ShellCheck: the workflow policy test and `npm run lint:shell` lint shell scripts with it.
 set -euo pipefail
 packages=(openssh-server openssh-client git chromium shellcheck)
 

@@ -11,7 +11,7 @@ if [ $# -eq 0 ]; then
   set -- .github/workflows/*.yml .github/workflows/*.yaml
   [ $# -gt 0 ] || { echo "no workflows in .github/workflows" >&2; exit 1; }
 fi
-# shellcheck and pyflakes integrations off: results must not depend on which
+# ShellCheck and pyflakes integrations off: results must not depend on which
 # of them a machine happens to have (GitHub's runners have shellcheck, this
 # machine does not).
 exec "$root/.tools/bin/actionlint" -shellcheck= -pyflakes= "$@"

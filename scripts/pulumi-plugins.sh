@@ -24,6 +24,7 @@ for entry in "${providers[@]}"; do
   read -r name version tool <<<"$entry"
   built=$(
     unset -f tool_on_path_version tool_build
+    # shellcheck source=/dev/null # each tool script is checked on its own
     source "$root/scripts/tools/$tool.sh"
     printf '%s/bin/pulumi-resource-%s' "$(tool_dir "$TOOL_NAME" "$TOOL_VERSION")" "$name"
   )

@@ -17,6 +17,7 @@ for t in "${tools[@]}"; do
   [ -f "$root/scripts/tools/$t.sh" ] || die "no tool '$t' (known: $(all_tools | tr '\n' ' '))"
   (
     unset -f tool_on_path_version tool_build; tool_binaries=()
+    # shellcheck source=/dev/null # each tool script is checked on its own
     source "$root/scripts/tools/$t.sh"
     dest=$(tool_dir "$TOOL_NAME" "$TOOL_VERSION")
     if [ -f "$dest/.complete" ]; then

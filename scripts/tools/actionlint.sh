@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # actionlint: lints .github/workflows (scripts/lint-workflows.sh). Its go.mod
 # has no replace lines, so `go install module@version` builds it directly.
 TOOL_NAME=actionlint

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # crane (go-containerregistry): serves the live local cluster's OCI registry
 # and pushes the small podinfo images whose digests Kyverno resolves.
 TOOL_NAME=crane

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # etcd v3.6, the storage of the local control plane. Debian's etcd-server is
 # 3.4.23: it cannot give the API server watch progress notifications, so the API
 # server refuses the streamed lists (WatchList) that client-go 1.35+ clients ask
@@ -19,7 +20,7 @@ tool_build() {
   local dest=$1 work; work=$(mktemp -d)
   new_wrapper_module "$work" gitops-kyverno/tools/etcd
   (
-    cd "$work"
+    cd "$work" || return
     printf 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n' > main.go
     go get "go.etcd.io/etcd/server/v3@$TOOL_VERSION"
     go mod tidy

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The Flux Operator, run by the live local cluster as a host process
 # (local-cluster/), with what its image carries beside the binary:
 #   bin/flux-operator  the operator, with its web UI built from the module's web/ sources
@@ -22,7 +23,7 @@ tool_build() {
   export GOTOOLCHAIN=$FLUX_OPERATOR_GO
   module_copy "github.com/controlplaneio-fluxcd/flux-operator@$TOOL_VERSION" "$work"
   (
-    cd "$work/web"
+    cd "$work/web" || return
     # The web UI: its lockfile pins every package; the build writes web/dist,
     # which web/embed.go embeds.
     npm ci --no-audit --no-fund --loglevel=error
@@ -30,7 +31,7 @@ tool_build() {
   )
   [ -f "$work/web/dist/index.html" ] || die "flux-operator: the web UI build wrote no web/dist/index.html"
   (
-    cd "$work"
+    cd "$work" || return
     go mod edit -require="github.com/google/go-containerregistry/pkg/authn/kubernetes@$FLUX_OPERATOR_AUTHN_K8S"
     go mod download github.com/google/go-containerregistry/pkg/authn/kubernetes
     GOFIPS140=latest go build -mod=mod -ldflags "-s -w -X main.VERSION=${TOOL_VERSION#v}" \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The Flux CLI, built from the github.com/fluxcd/flux2/v2 module.
 # cmd/flux embeds cmd/flux/manifests/*.yaml, which upstream's Makefile renders
 # from the network at release time; the module zip lacks them. We build from a
@@ -21,7 +22,7 @@ tool_build() {
   printf '# Placeholder: this flux build cannot install controllers.\n' \
     > "$work/cmd/flux/manifests/placeholder.yaml"
   (
-    cd "$work"
+    cd "$work" || return
     go build -ldflags "-s -w -X main.VERSION=${TOOL_VERSION#v}" -o "$dest/bin/flux" ./cmd/flux
   )
   rm -rf "$work"

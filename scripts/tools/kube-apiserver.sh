@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # kube-apiserver, built from k8s.io/kubernetes. Sourced by scripts/tools.sh.
 # kube-controller-manager.sh sources this file too: both binaries come from
 # one `go build` into a shared folder, so the second tool compiles nothing.
@@ -40,7 +41,7 @@ kube_build_all() {
   local mod="$shared/src"
   new_wrapper_module "$mod" local.invalid/kube-tools
   (
-    cd "$mod"
+    cd "$mod" || return
     # Same language version and GODEBUG defaults as upstream's go.mod.
     go mod edit -go=1.26.0 -godebug=default=go1.26
     go mod edit -require="k8s.io/kubernetes@$v"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # kubectl at the same Kubernetes release as the local API server, so the tests'
 # server-side dry-runs and reads do not depend on the machine's kubectl.
 # Built together with kube-apiserver; see kube-apiserver.sh.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # kustomize, the standalone CLI (the engine kustomize-controller embeds).
 # v5.8.2 is the newest release whose go.mod fits Go 1.26 (v5.8.3 asks 1.27).
 # Its go.mod has no replace lines, so `go install` builds it as published.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # kwok: simulated nodes and pods for the live local cluster (local-cluster/).
 # The binary has no stages of its own; the module's kustomize/stage/ holds the
 # node and pod lifecycles (initialize, heartbeat, ready, complete, delete),

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The Kyverno CLI (kubectl-kyverno), pinned to the app version of the Kyverno
 # Helm chart the program installs (chart 3.9.1 -> Kyverno v1.19.1), so tests
 # run the same engine as the admission controller. Kyverno's go.mod replaces
@@ -16,7 +17,7 @@ tool_build() {
   local dest=$1 work; work=$(mktemp -d)
   new_wrapper_module "$work" gitops-kyverno/tools/kyverno
   (
-    cd "$work"
+    cd "$work" || return
     go mod edit -replace=k8s.io/pod-security-admission=github.com/kyverno/pod-security-admission@v0.0.0-20251031094455-46f20778634f
     go get "github.com/kyverno/kyverno/cmd/cli/kubectl-kyverno@$TOOL_VERSION"
     go build -ldflags "-s -w -X github.com/kyverno/kyverno/pkg/version.BuildVersion=$TOOL_VERSION" \

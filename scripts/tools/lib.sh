@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/tools/<tool>.sh. Each tool script is sourced by
 # scripts/tools.sh and defines: TOOL_NAME, TOOL_VERSION, tool_binaries (names it
 # installs), tool_on_path_version (prints the version of a binary on PATH, or

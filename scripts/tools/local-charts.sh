@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The real Helm charts the program installs, unpacked from the Go modules that
 # carry them, for the live local cluster's chart mirror (local-cluster/):
 #   charts/kyverno       Kyverno 3.9.1 (kyverno v1.19.1), with its kyverno-api
@@ -12,7 +13,7 @@
 # The flux-operator chart is assembled from the operator's own config/ at mirror
 # start (local-cluster/charts.ts), from what flux-operator.sh copies.
 TOOL_NAME=local-charts
-TOOL_VERSION=kyverno-3.9.1.cert-manager-v1.21.2
+TOOL_VERSION="kyverno-3.9.1.cert-manager-v1.21.2"
 tool_binaries=()
 LOCAL_CHARTS_KYVERNO=v1.19.1
 LOCAL_CHARTS_KYVERNO_API=v0.0.1-alpha.3.0.20260723090831-fb2785727f98

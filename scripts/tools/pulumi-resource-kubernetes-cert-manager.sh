@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # Our stand-in for the `kubernetes-cert-manager` component provider (see
 # providers/kubernetes-cert-manager.js): the real provider's Go module is not
 # served by the module proxy here. Installed into the plugin cache by

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The Kubernetes resource provider for Pulumi, installed into the plugin cache
 # by scripts/pulumi-plugins.sh (not linked on PATH: the engine would prefer an
 # ambient plugin over the cache).
@@ -25,7 +26,7 @@ tool_build() {
   [ -d "$src" ] || die "could not download $PROVIDER_MODULE@$PROVIDER_PSEUDO"
   cp -r "$src/." "$work/" && chmod -R u+w "$work"
   (
-    cd "$work"
+    cd "$work" || return
     go mod edit -dropreplace github.com/pulumi/pulumi-kubernetes/sdk/v4 \
       -require "github.com/pulumi/pulumi-kubernetes/sdk/v4@$PROVIDER_SDK"
     go mod tidy

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # Our stand-in for the `tls` provider (PrivateKey only; see providers/tls.js):
 # the real provider's Go module is not served by the module proxy here.
 # Installed into the plugin cache by scripts/pulumi-plugins.sh as tls 5.6.1.

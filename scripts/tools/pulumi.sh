@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # The Pulumi CLI at the version of @pulumi/pulumi in package-lock.json, with
 # the Node.js language host and the dynamic-provider launcher beside it (the
 # engine looks for its bundled plugins next to its own executable).
@@ -30,7 +31,7 @@ tool_build() {
   local dest=$1 work; work=$(mktemp -d)
   new_wrapper_module "$work" gitops-kyverno/tools/pulumi
   (
-    cd "$work"
+    cd "$work" || return
     cat >> go.mod <<MOD
 
 replace github.com/atotto/clipboard => github.com/tgummerer/clipboard v0.0.0-20241001131231-d02d263e614e

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # sourced by scripts/tools.sh, which reads TOOL_NAME, TOOL_VERSION, tool_binaries
 # Flux's source-controller, at the version Flux 2.9.5 deploys, run by the live
 # local cluster as a host process (local-cluster/). Built from a copy of its
 # module: its go.mod points the api module at ./api, which the module zip lacks
@@ -13,7 +14,7 @@ tool_build() {
   local dest=$1 work; work=$(mktemp -d)
   module_copy "github.com/fluxcd/source-controller@$TOOL_VERSION" "$work"
   (
-    cd "$work"
+    cd "$work" || return
     go mod edit -dropreplace=github.com/fluxcd/source-controller/api
     go mod edit -require=github.com/fluxcd/pkg/artifact@v0.18.0
     go mod download github.com/fluxcd/pkg/artifact
