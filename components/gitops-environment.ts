@@ -4,6 +4,8 @@
 // Order: repository -> deploy key -> the tree commit; Kyverno and cert-manager;
 // and the FluxInstance only after the key is registered, the tree is committed and
 // Kyverno is admitting, so the policies exist before the apps they mutate.
+// Nothing touches the cluster before the repository is created or adopted: a
+// refused adoption (someone else's repository) must leave the cluster as it was.
 // Destroy runs the same graph backwards: Flux's sync goes first, while its
 // operator and Kyverno still run.
 import * as github from "@pulumi/github";
@@ -65,9 +67,13 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
         this.kyverno = new Kyverno(
             "kyverno",
             { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets },
-            { parent: this, provider: kubernetes },
+            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
         );
-        this.certManager = new CertManager("cert-manager", { chart: s.charts.certManager, kubernetes }, { parent: this, provider: kubernetes });
+        this.certManager = new CertManager(
+            "cert-manager",
+            { chart: s.charts.certManager, kubernetes },
+            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
+        );
 
         this.flux = new Flux(
             "flux",
@@ -82,7 +88,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 commit: this.fleet.commit,
                 syncAfter: [this.deployKey, this.fleet, this.kyverno],
             },
-            { parent: this, provider: kubernetes },
+            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
         );
 
         this.registerOutputs({

@@ -100,6 +100,19 @@ describe("the order of an environment's resources", () => {
         assert.ok(sync.dependsOn.includes(env.repository));
     });
 
+    it("touches the cluster only once the repository is created or adopted, so a refused adoption changes nothing there", () => {
+        const cluster = seen.filter((s) => s.type.startsWith("kubernetes:"));
+        assert.ok(cluster.length >= 5, "fewer Kubernetes resources than expected");
+        for (const r of cluster) {
+            // A resource waits for its own dependsOn and, through its parent's URN, for each ancestor's.
+            let waits = false;
+            for (let at: Seen | undefined = r; at && !waits; at = seen.find((x) => x.resource === at!.parent)) {
+                waits = at.dependsOn.includes(env.repository);
+            }
+            assert.ok(waits, `${r.type} ${r.name} can reach the cluster before the repository is created or adopted`);
+        }
+    });
+
     it("waits for Kyverno's Helm release to be ready before it counts as done", () => {
         const kyverno = seen.find((s) => s.type === "kubernetes:helm.sh/v3:Release" && s.resource === env.kyverno.release);
         assert.ok(kyverno, "no Kyverno release");
