@@ -26,17 +26,20 @@ function validate(args: string[]): Promise<Result> {
     });
 }
 
+/** Applies edit to the file at rel under dir, asserting that it changes something. */
+function applyBreak(dir: string, rel: string, edit: (text: string) => string): void {
+    const file = path.join(dir, rel);
+    const before = fs.readFileSync(file, "utf8");
+    const after = edit(before);
+    assert.notEqual(after, before, `the break did not change ${rel}`);
+    fs.writeFileSync(file, after);
+}
+
 /** A fresh copy of fleet/ with edit applied to the file at rel. */
 function brokenFleet(rel?: string, edit?: (text: string) => string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-break-"));
     fs.cpSync(path.join(repoRoot, "fleet"), dir, { recursive: true });
-    if (rel && edit) {
-        const file = path.join(dir, rel);
-        const before = fs.readFileSync(file, "utf8");
-        const after = edit(before);
-        assert.notEqual(after, before, `the break did not change ${rel}`);
-        fs.writeFileSync(file, after);
-    }
+    if (rel && edit) applyBreak(dir, rel, edit);
     return dir;
 }
 
@@ -47,11 +50,7 @@ function brokenProgram(rel: string, edit: (text: string) => string): string {
         fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));
-    const file = path.join(dir, rel);
-    const before = fs.readFileSync(file, "utf8");
-    const after = edit(before);
-    assert.notEqual(after, before, `the break did not change ${rel}`);
-    fs.writeFileSync(file, after);
+    applyBreak(dir, rel, edit);
     return dir;
 }
 
