@@ -15,24 +15,30 @@ function cleanUp(): void {
     if (envKeeps.some((k) => process.env[k])) return;
     for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 }
-process.on("exit", cleanUp);
 
+// Installed with the first process or folder to clean up, not at import.
 // A signal ends Node without "exit" unless someone listens. When nobody else
 // handles it (the demo does, and stops everything itself), clean up and die of
 // the same signal, so a test killed by a timeout or Ctrl-C leaves no daemon behind.
-const fatalSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-for (const signal of fatalSignals) {
-    const onSignal = (): void => {
-        if (process.listenerCount(signal) > 1) return;
-        cleanUp();
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
+let cleanUpInstalled = false;
+function installCleanUp(): void {
+    if (cleanUpInstalled) return;
+    cleanUpInstalled = true;
+    process.on("exit", cleanUp);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+        const onSignal = (): void => {
+            if (process.listenerCount(signal) > 1) return;
+            cleanUp();
+            process.removeListener(signal, onSignal);
+            process.kill(process.pid, signal);
+        };
+        process.on(signal, onSignal);
+    }
 }
 
 /** Removes DIR when the Node process exits or is signalled, if it is still there. */
 export function removeOnExit(dir: string): string {
+    installCleanUp();
     tempDirs.add(dir);
     return dir;
 }
@@ -52,6 +58,7 @@ export function launch(bin: string, args: string[], opts: LaunchOptions): ChildP
     // detached: its own process group, so stopProcess() reaches its children too.
     const p = spawn(bin, args, { cwd: opts.dir, detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...opts.env } });
     fs.closeSync(out);
+    installCleanUp();
     running.add(p);
     p.on("exit", () => running.delete(p));
     return p;
