@@ -70,7 +70,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
 async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
     const name = opts.name ?? "local";
     const timeoutMs = (opts.timeoutSeconds ?? 120) * 1000;
-    const dir = removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), `kube-${name}-`)));
+    const dir = removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), `kube-${name}-`)), "KUBE_CLUSTER_KEEP");
     const procs: ChildProcess[] = [];
     let stopped = false;
     const stop = async (): Promise<void> => {

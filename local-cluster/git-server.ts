@@ -52,7 +52,7 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
     if (!fs.existsSync(sshdBinary)) {
         throw new Error(`${sshdBinary} not found: run scripts/install-system-deps.sh (Debian openssh-server)`);
     }
-    const dir = opts.dir ?? removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), "git-ssh-")));
+    const dir = opts.dir ?? removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), "git-ssh-")), "GIT_SSH_SERVER_KEEP");
     fs.mkdirSync(dir, { recursive: true });
     const user = os.userInfo().username;
     const port = await freePort();

@@ -7,13 +7,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const running = new Set<ChildProcess>();
-const tempDirs = new Set<string>();
-const envKeeps = ["KUBE_CLUSTER_KEEP", "GIT_SSH_SERVER_KEEP"];
+/** Temp folders to remove at exit, each with the variable that keeps it (for debugging), if any. */
+const tempDirs = new Map<string, string | undefined>();
 
 function cleanUp(): void {
     for (const p of running) killGroup(p, "SIGKILL");
-    if (envKeeps.some((k) => process.env[k])) return;
-    for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+    for (const [dir, keepVar] of tempDirs) if (!(keepVar && process.env[keepVar])) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // Installed with the first process or folder to clean up, not at import.
@@ -36,10 +35,10 @@ function installCleanUp(): void {
     }
 }
 
-/** Removes DIR when the Node process exits or is signalled, if it is still there. */
-export function removeOnExit(dir: string): string {
+/** Removes DIR when the Node process exits or is signalled, unless the variable keepVar is set. */
+export function removeOnExit(dir: string, keepVar?: string): string {
     installCleanUp();
-    tempDirs.add(dir);
+    tempDirs.set(dir, keepVar);
     return dir;
 }
 

@@ -31,8 +31,11 @@ took=$(( SECONDS - start ))
 tail -40 "$scratch/ci.log"
 echo
 echo "Tool builds (s):"
+# One row per tool script (a shared build folder such as kubernetes/ is counted
+# in the tool that built it).
 for f in "$scratch"/tools/*/*/.build-seconds; do
-  [ -f "$f" ] && printf '%6s  %s\n' "$(cat "$f")" "$(basename "$(dirname "$(dirname "$f")")")"
+  tool=$(basename "$(dirname "$(dirname "$f")")")
+  [ -f "$root/scripts/tools/$tool.sh" ] && printf '%6s  %s\n' "$(cat "$f")" "$tool"
 done | sort -rn
 printf '\ncold CI (.ci/run, CI=true): exit %s after %ss (%s min); the limit is 90 min\n' "$rc" "$took" "$(( took / 60 ))"
 exit "$rc"
