@@ -28,8 +28,20 @@ export interface CommitPlan {
     author: { name: string; email: string };
 }
 
-/** Thrown for failures a retry cannot fix; its message never contains a credential. */
-export class GitError extends Error {}
+/**
+ * A failed git command: a plain Error with the command and what git said. Not a
+ * subclass: this code runs in a dynamic provider, whose closure serialization
+ * turns `class X extends Error` into a constructor that drops the message (the
+ * engine then printed `error: undefined`). Its message never holds a credential.
+ */
+export interface GitFailure extends Error {
+    gitCommand: string;
+    gitOutput: string;
+}
+
+export function isGitFailure(err: unknown): err is GitFailure {
+    return err instanceof Error && typeof (err as Partial<GitFailure>).gitOutput === "string";
+}
 
 const maxPushAttempts = 6;
 
@@ -61,7 +73,14 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
                 return (await git.run(["rev-parse", "HEAD"])).trim();
             } catch (err) {
                 // Another environment pushed first: start again from the new head.
-                if (!isRejectedPush(err) || attempt >= maxPushAttempts) throw err;
+                if (!isRejectedPush(err)) throw err;
+                if (attempt >= maxPushAttempts) {
+                    throw new Error(
+                        `pushing to ${target.url} (branch ${target.branch}) was rejected ${attempt} times because other pushes kept moving the branch; ` +
+                            `nothing of this change was pushed. Run the same command again. Last answer: ${(err as GitFailure).gitOutput}`,
+                        { cause: err },
+                    );
+                }
                 await sleep(200 * attempt + Math.floor(Math.random() * 300));
             }
         }
@@ -107,7 +126,7 @@ async function withWorkspace<T>(target: GitTarget, body: (git: Git) => Promise<T
         const dir = path.join(root, "work");
         const env = gitEnv(root, target.auth);
         const secrets = target.auth.kind === "ssh" ? [target.auth.privateKey] : [target.auth.token];
-        const git: Git = { dir, run: (args) => runGit(args, dir, env, secrets) };
+        const git: Git = { dir, run: (args) => runGit(args, dir, env, secrets, target.url) };
         fs.mkdirSync(dir);
         await git.run(["init", "--quiet"]);
         await git.run(["remote", "add", "origin", target.url]);
@@ -161,25 +180,44 @@ function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
     return env;
 }
 
-function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: string[]): Promise<string> {
+function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: string[], url: string): Promise<string> {
     return new Promise((resolve, reject) => {
         childProcess.execFile("git", args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
             if (!err) return resolve(stdout);
-            const said = redact(`${stderr}${stdout}`.trim(), secrets);
-            reject(
-                new GitError(
-                    `git ${args
-                        .filter((a) => !a.startsWith("user."))
-                        .slice(0, 3)
-                        .join(" ")} failed: ${said || err.message}`,
-                ),
-            );
+            const command = `git ${args
+                .filter((a) => !a.startsWith("user."))
+                .slice(0, 3)
+                .join(" ")}`;
+            const said = redact(`${stderr}${stdout}`.trim(), secrets) || (err.killed ? "no answer within 120 s" : redact(err.message, secrets));
+            const hint = gitHint(said, url);
+            reject(Object.assign(new Error(`${command} failed against ${url}: ${said}${hint ? `\n${hint}` : ""}`), { gitCommand: command, gitOutput: said }));
         });
     });
 }
 
+/** What to do about the git failures a user can fix. */
+export function gitHint(said: string, url: string): string {
+    if (
+        /Connection refused|Failed to connect|Could not resolve host|Name or service not known|Connection timed out|No route to host|Network is unreachable|no answer within/i.test(
+            said,
+        )
+    ) {
+        return `The Git server of ${url} cannot be reached: start it (or fix the URL in the settings), then run the same command again; nothing was pushed.`;
+    }
+    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i.test(said)) {
+        return "The server's SSH host key is not the one in the settings: set gitKnownHosts to its `ssh-keyscan` line, then run the same command again.";
+    }
+    if (/Permission denied \(publickey|Authentication failed|HTTP 401|returned error: 40[13]|could not read Username/i.test(said)) {
+        return "The server refused the program's credential: give gitWriteKey write access to the repository (GitHub: a token with Contents write), then run the same command again.";
+    }
+    if (/protected branch|GH006|pre-receive hook declined/i.test(said)) {
+        return "The branch refuses direct pushes (a protected branch or a server hook): let the program's credential push to it, or point the stack at another branch (setting branch).";
+    }
+    return "";
+}
+
 function isRejectedPush(err: unknown): boolean {
-    return err instanceof GitError && /\[rejected\]|non-fast-forward|fetch first|stale info|failed to update ref|cannot lock ref/.test(err.message);
+    return isGitFailure(err) && /\[rejected\]|non-fast-forward|fetch first|stale info|failed to update ref|cannot lock ref/.test(err.gitOutput);
 }
 
 function redact(text: string, secrets: string[]): string {

@@ -56,7 +56,12 @@ const legacyCredentialFields = ["token"];
 function failure(what: string, res: Answer): Error {
     const hint =
         res.status === 401 ? " (the token is invalid or expired)" : res.status === 403 ? " (the token lacks the repo scope, or Administration write)" : "";
-    return new Error(`${what}: GitHub answered ${res.status}${hint}: ${res.json?.message ?? ""}`);
+    // GitHub's message, and for a 422 the field errors that say which input it refused.
+    const details = Array.isArray(res.json?.errors)
+        ? `; ${res.json.errors.map((e: unknown) => (typeof e === "string" ? e : JSON.stringify(e))).join("; ")}`
+        : "";
+    const said = typeof res.json?.message === "string" ? res.json.message : JSON.stringify(res.json ?? "(no body)");
+    return new Error(`${what}: GitHub answered ${res.status}${hint}: ${said}${details}`);
 }
 
 function outputs(state: GitHubRepositoryState, repo: RepoJson, created: boolean): GitHubRepositoryState {
@@ -225,7 +230,8 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
     }
 
     private async api(state: GitHubRepositoryState, method: string, route: string, body?: unknown): Promise<Answer> {
-        const res = await fetch(`${state.apiUrl}${route}`, {
+        const url = `${state.apiUrl}${route}`;
+        const res = await fetch(url, {
             method,
             headers: {
                 Accept: "application/vnd.github+json",
@@ -234,6 +240,12 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
                 ...(body ? { "Content-Type": "application/json" } : {}),
             },
             body: body ? JSON.stringify(body) : undefined,
+        }).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
+            // fetch says only "fetch failed"; the reason is in its cause.
+            const why = [err.cause?.code, err.cause?.message].filter(Boolean).join(" ") || err.message;
+            throw new Error(
+                `${method} ${url} failed: ${why}. Check that the GitHub API is reachable from here (proxy, DNS, firewall), then run the same command again.`,
+            );
         });
         const text = await res.text();
         try {
