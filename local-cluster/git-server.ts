@@ -43,6 +43,10 @@ export interface GitSshServer {
     gitIn(repoName: string, args: string[]): string;
     /** Runs git with a key over SSH, as a client would; returns stdout. */
     gitAs(key: SshKeyPair, args: string[], cwd?: string): string;
+    /** Stops the SSH daemon, keeping every repository and key: the server is down until resume(). */
+    pause(): Promise<void>;
+    /** Starts the daemon again on the same port with the same host key. */
+    resume(): Promise<void>;
     stop(): Promise<void>;
 }
 
@@ -68,18 +72,40 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
     // sshd running as root wants its privilege separation directory.
     if (process.getuid?.() === 0) fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
 
-    const sshd: ChildProcess = launch(sshdBinary, ["-D", "-e", "-f", config], { dir, logFile: path.join(dir, "sshd.log") });
-    let exited = false;
-    sshd.on("exit", () => (exited = true));
-    try {
+    // The daemon can be stopped and started again on the same port (an outage), the server's files kept.
+    let sshd: ChildProcess | undefined;
+    let exited = true;
+    const startDaemon = async () => {
+        const proc = launch(sshdBinary, ["-D", "-e", "-f", config], { dir, logFile: path.join(dir, "sshd.log") });
+        exited = false;
+        proc.on("exit", () => (exited = true));
+        sshd = proc;
         await waitFor(
             "sshd listening",
             () => canConnect(port),
             20_000,
             () => (exited ? `sshd exited: ${fs.readFileSync(path.join(dir, "sshd.log"), "utf8")}` : undefined),
         );
+    };
+    const stopDaemon = async () => {
+        if (exited || !sshd) return;
+        const proc = sshd;
+        try {
+            process.kill(-proc.pid!, "SIGTERM");
+        } catch {
+            /* already gone */
+        }
+        await waitFor(
+            "sshd exit",
+            async () => exited,
+            10_000,
+            () => undefined,
+        ).catch(() => proc.kill("SIGKILL"));
+    };
+    try {
+        await startDaemon();
     } catch (err) {
-        if (!exited) sshd.kill("SIGKILL");
+        if (!exited) sshd?.kill("SIGKILL");
         fs.rmSync(dir, { recursive: true, force: true });
         throw err;
     }
@@ -131,20 +157,10 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
                 stdio: ["ignore", "pipe", "pipe"],
             });
         },
+        pause: stopDaemon,
+        resume: startDaemon,
         async stop() {
-            if (!exited) {
-                try {
-                    process.kill(-sshd.pid!, "SIGTERM");
-                } catch {
-                    /* already gone */
-                }
-                await waitFor(
-                    "sshd exit",
-                    async () => exited,
-                    10_000,
-                    () => undefined,
-                ).catch(() => sshd.kill("SIGKILL"));
-            }
+            await stopDaemon();
             if (!process.env.GIT_SSH_SERVER_KEEP) fs.rmSync(dir, { recursive: true, force: true });
         },
     };
