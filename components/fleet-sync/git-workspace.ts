@@ -136,7 +136,8 @@ async function withWorkspace<T>(target: GitTarget, body: (git: Git) => Promise<T
     }
 }
 
-function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
+/** The environment git runs in: no user or system config, no prompt, and the SSH key or token written under root. */
+export function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
     // Ignore the user's and the system's git config: hooks, signing and credential
     // helpers there must not change what is pushed or prompt for anything.
     const env: NodeJS.ProcessEnv = {
