@@ -11,17 +11,10 @@ import { renderFleetTree } from "../../components/fleet-tree";
 import { KubeApi, KubeObject } from "../support/kube-api";
 import { PreviewJson, urnType } from "../support/pulumi-cli";
 import { secretsIn } from "../support/secret-forms";
-import { E2eWorld, Environment, seedFiles } from "./fixture";
+import { assertClean, E2eWorld, Environment, programNamespaces, seedFiles } from "./fixture";
 
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");
-const programNamespaces = ["flux-system", "kyverno", "cert-manager"];
-const chartCrds = [
-    "fluxinstances.fluxcd.controlplane.io",
-    "gitrepositories.source.toolkit.fluxcd.io",
-    "clusterpolicies.kyverno.io",
-    "certificates.cert-manager.io",
-];
 const kyvernoAdmission = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 
 describe("the real Pulumi engine against local servers", function () {
@@ -231,30 +224,3 @@ describe("the real Pulumi engine against local servers", function () {
         assert.ok(world.commitCount() > 0 && world.repoFiles().includes("README.md"), "the repository itself must survive");
     });
 });
-
-/** No namespace of the program or of podinfo (not even Terminating), chart CRD, Helm release record or webhook remains. */
-async function assertClean(env: Environment): Promise<void> {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-        const namespaces = await env.kube.list("/api/v1/namespaces");
-        const left = namespaces
-            .filter((n) => [...programNamespaces, "podinfo"].includes(n.metadata.name))
-            .map((n) => `${n.metadata.name} (${n.status?.phase})`);
-        if (left.length === 0) break;
-        if (Date.now() > deadline) assert.fail(`${env.stack}: namespaces left after destroy: ${left.join(", ")}`);
-        await new Promise((r) => setTimeout(r, 1000));
-    }
-    const terminating = (await env.kube.list("/api/v1/namespaces")).filter((n) => n.status?.phase === "Terminating");
-    assert.deepEqual(
-        terminating.map((n) => n.metadata.name),
-        [],
-        `${env.stack}: namespaces stuck Terminating`,
-    );
-    for (const crd of chartCrds) assert.equal(await env.kube.crd(crd), undefined, `${env.stack}: CRD ${crd} left`);
-    const releases = (await env.kube.list("/api/v1/secrets?labelSelector=owner%3Dhelm")).map((s) => s.metadata.name);
-    assert.deepEqual(releases, [], `${env.stack}: Helm release records left`);
-    for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
-        const left = (await env.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map((w) => w.metadata.name);
-        assert.deepEqual(left, [], `${env.stack}: ${kind} left`);
-    }
-}

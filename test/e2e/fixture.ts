@@ -4,6 +4,7 @@
 // from its own mirror, simulated nodes, a registry), and a Pulumi workspace (a
 // copy of this project on a local file backend) whose overlays take podinfo
 // from each environment's registry.
+import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
@@ -148,5 +149,40 @@ export class E2eWorld {
         if (this.git) stops.push(this.git.stop());
         await Promise.allSettled(stops);
         this.pulumi?.remove();
+    }
+}
+
+export const programNamespaces = ["flux-system", "kyverno", "cert-manager"];
+const chartCrds = [
+    "fluxinstances.fluxcd.controlplane.io",
+    "gitrepositories.source.toolkit.fluxcd.io",
+    "clusterpolicies.kyverno.io",
+    "certificates.cert-manager.io",
+];
+
+/** No namespace of the program or of podinfo (not even Terminating), chart CRD, Helm release record or webhook remains. */
+export async function assertClean(env: Environment): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+        const namespaces = await env.kube.list("/api/v1/namespaces");
+        const left = namespaces
+            .filter((n) => [...programNamespaces, "podinfo"].includes(n.metadata.name))
+            .map((n) => `${n.metadata.name} (${n.status?.phase})`);
+        if (left.length === 0) break;
+        if (Date.now() > deadline) assert.fail(`${env.stack}: namespaces left after destroy: ${left.join(", ")}`);
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    const terminating = (await env.kube.list("/api/v1/namespaces")).filter((n) => n.status?.phase === "Terminating");
+    assert.deepEqual(
+        terminating.map((n) => n.metadata.name),
+        [],
+        `${env.stack}: namespaces stuck Terminating`,
+    );
+    for (const crd of chartCrds) assert.equal(await env.kube.crd(crd), undefined, `${env.stack}: CRD ${crd} left`);
+    const releases = (await env.kube.list("/api/v1/secrets?labelSelector=owner%3Dhelm")).map((s) => s.metadata.name);
+    assert.deepEqual(releases, [], `${env.stack}: Helm release records left`);
+    for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
+        const left = (await env.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map((w) => w.metadata.name);
+        assert.deepEqual(left, [], `${env.stack}: ${kind} left`);
     }
 }
