@@ -4,6 +4,8 @@
 //   up            `pulumi up` wall time
 //   converge      from up returning to podinfo mutated (digest-pinned) and Available
 //   tag change    from the tag-change `pulumi up` returning to the new digest live
+//   git outage    a change whose `up` failed while the Git server was down: from
+//                 the server back to the change live (the same `up` run again)
 //   destroy       `pulumi destroy`, until no namespace of the program is left
 // The goal: a change converges within 30 s of `up` returning.
 import { loopState } from "../local-cluster/convergence";
@@ -14,7 +16,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
     const world = new LiveWorld();
-    const rows: Record<string, number[]> = { up: [], converge: [], "tag change": [], destroy: [] };
+    const rows: Record<string, number[]> = { up: [], converge: [], "tag change": [], "git outage": [], destroy: [] };
     try {
         await world.startLive();
         for (let i = 0; i < runs; i++) {
@@ -37,6 +39,19 @@ async function main(): Promise<void> {
             });
             rows["tag change"].push(followed.seconds);
 
+            world.setPodinfoImage("staging", "6.9.2");
+            await world.git.pause();
+            const refused = await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"], { allowFailure: true });
+            await world.git.resume();
+            if (refused.code === 0) throw new Error("up succeeded while the Git server was down");
+            const back = Date.now();
+            await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
+            await eventually("change live after the outage", 300, async () => {
+                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+                return image?.endsWith(`@${world.digest("staging", "6.9.2")}`) ? true : undefined;
+            });
+            rows["git outage"].push((Date.now() - back) / 1000);
+
             const start = Date.now();
             await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "staging"]);
             await eventually("namespaces gone", 120, async () => {
@@ -52,6 +67,7 @@ async function main(): Promise<void> {
             up: "pulumi up (fresh stack)",
             converge: "up returned -> podinfo mutated, Available",
             "tag change": "tag-change up returned -> new digest live",
+            "git outage": "Git server back -> change live (up re-run)",
             destroy: "pulumi destroy (namespaces gone)",
         };
         for (const [key, values] of Object.entries(rows)) {
