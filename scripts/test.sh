@@ -8,11 +8,30 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.tools/bin:$PATH"
 log=$(mktemp); times=$(mktemp); trap 'rm -f "$log" "$times"' EXIT
 started=$SECONDS
+# mocha's "N passing"/"N failing" lines and validate's "N passed"/"N failed" line, summed.
+passed_count() {
+  sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) passing.*/\1/p; s/^validate: ([0-9]+) passed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+failed_count() {
+  sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) failing.*/\1/p; s/^validate: [0-9]+ passed, ([0-9]+) failed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+summary() {
+  printf '\nTime per stage:\n'; cat "$times"
+  printf '%6ss  total\n' "$(( SECONDS - started ))"
+  printf '\nnpm test: %s passed, %s failed\n' "$(passed_count)" "$1"
+}
 stage() {
-  local title=$1 t0=$SECONDS; shift
+  local title=$1 t0=$SECONDS rc=0; shift
   printf '\n== %s\n' "$title"
-  "$@" 2>&1 | tee -a "$log"
+  "$@" 2>&1 | tee -a "$log" || rc=$?
   printf '%6ss  %s\n' "$(( SECONDS - t0 ))" "$title" >> "$times"
+  if [ "$rc" -ne 0 ]; then
+    # A stage that failed without a test runner's count (a lint, a build) counts as one failure.
+    local failed; failed=$(failed_count); [ "$failed" -gt 0 ] || failed=1
+    printf '\n== failed: %s (exit %s)\n' "$title" "$rc"
+    summary "$failed"
+    exit "$rc"
+  fi
 }
 
 stage "typecheck" npm run --silent typecheck
@@ -34,8 +53,4 @@ stage "the live GitOps loop: real Flux, Kyverno and charts" npm run --silent tes
 stage "faults: concurrent runs, killed runs, outages, an unauthorized key" npm run --silent test:faults
 stage "npm run demo, its printed commands, and Flux's web UI in Chromium" npm run --silent test:demo
 
-# mocha's "N passing" lines and validate's "N passed" line, summed.
-passed=$(sed -E 's/\x1b\[[0-9;]*m//g' "$log" | sed -nE 's/^ *([0-9]+) passing.*/\1/p; s/^validate: ([0-9]+) passed.*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-printf '\nTime per stage:\n'; cat "$times"
-printf '%6ss  total\n' "$(( SECONDS - started ))"
-printf '\nnpm test: %s passed, 0 failed\n' "${passed:-0}"
+summary 0
