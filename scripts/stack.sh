@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Day-2 wrapper around the Pulumi CLI with the project's defaults.
 #   scripts/stack.sh preview STACK [pulumi flags...]
-#   scripts/stack.sh up      STACK [--wait] [pulumi flags...] (e.g. --yes)
+#   scripts/stack.sh up      STACK [--wait] [--recover [--cancel-lock]] [pulumi flags...] (e.g. --yes)
 #   scripts/stack.sh wait    STACK [flux-wait flags...]     (scripts/flux-wait.ts)
-#   scripts/stack.sh destroy STACK [--delete-repository] [pulumi flags...]
+#   scripts/stack.sh destroy STACK [--delete-repository] [--recover [--cancel-lock]] [pulumi flags...]
 #   scripts/stack.sh refresh STACK [pulumi flags...]
 #   scripts/stack.sh status  STACK [status flags...]         (scripts/status.ts)
+#   scripts/stack.sh recover STACK [--cancel-lock]           (scripts/recover.ts)
 #   scripts/stack.sh pulumi  ARGS...   any pulumi command, same CLI and backend
 # Backend: $PULUMI_BACKEND_URL if set (Pulumi Cloud, s3://, gs://, azblob://,
 # file://...), else a local file backend in ${PULUMI_LOCAL_BACKEND:-~/.pulumi-local}
@@ -19,9 +20,15 @@
 # destroy keeps the shared fleet repository unless --delete-repository is
 # given: the choice is written to deleteRepositoryOnDestroy, and when that
 # changes the setting an `up` records it in the state before the destroy.
+# --recover first finishes what an interrupted up or destroy left (stale lock,
+# leftover plugin processes, Helm releases left pending, pending operations;
+# scripts/recover.ts), then runs the command; --cancel-lock also removes a lock
+# whose holder this host cannot check (another host, Pulumi Cloud).
+# Every pulumi process of a run carries GITOPS_KYVERNO_RUN; when the CLI has
+# exited, however it ended, what still carries it (a plugin) is killed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 # Arrays are expanded as ${a[@]+"${a[@]}"}: bash before 4.4 (macOS's 3.2)
 # treats an empty "${a[@]}" as unbound under set -u.
 
@@ -29,7 +36,7 @@ usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 cmd=$1; shift
 case "$cmd" in
   pulumi) stack="" ;;
-  preview|up|wait|destroy|refresh|status)
+  preview|up|wait|destroy|refresh|status|recover)
     [ $# -ge 1 ] || usage
     stack=$1; shift
     if [[ "$stack" == -* ]]; then
@@ -58,6 +65,23 @@ fi
 if [ "$cmd" = status ]; then exec ts-node "$root/scripts/status.ts" "$stack" "$@"; fi
 if [ "$cmd" = wait ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack" "$@"; fi
 
+# --recover and --cancel-lock (up, destroy) belong to the wrapper, not to pulumi.
+recover=false recover_args=() rest=()
+for a in "$@"; do
+  case "$a" in
+    --recover) recover=true ;;
+    --cancel-lock) recover_args+=(--cancel-lock) ;;
+    *) rest+=("$a") ;;
+  esac
+done
+if [ "$cmd" = up ] || [ "$cmd" = destroy ] || [ "$cmd" = recover ]; then
+  set -- ${rest[@]+"${rest[@]}"}
+  if [ ${#recover_args[@]} -gt 0 ] && [ "$recover" = false ] && [ "$cmd" != recover ]; then
+    echo "--cancel-lock goes with --recover: scripts/stack.sh $cmd $stack --recover --cancel-lock" >&2
+    exit 2
+  fi
+fi
+
 # The CLI: your Pulumi install if there is one; else the project's build from
 # `npm run tools` (offline: it fails fast rather than download plugins, and uses
 # your own ~/.pulumi, never the tests' plugin stand-ins).
@@ -83,6 +107,30 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
 fi
 echo "[stack] ${cmd}${stack:+ $stack} on $PULUMI_BACKEND_URL" >&2
 
+# This run's mark on every pulumi process it starts (read by scripts/recover/leftovers.ts).
+run_marker="$$-$(date +%s)-$RANDOM $stack $(pwd -P)"
+run_pulumi() { GITOPS_KYVERNO_RUN="$run_marker" pulumi "$@"; }
+# Kills what of this run outlived its CLI (Linux: /proc; elsewhere the next --recover does).
+reap_run() {
+  [ -r /proc/self/environ ] || return 0
+  local f pid found=()
+  for f in /proc/[0-9]*/environ; do
+    pid=${f#/proc/}; pid=${pid%/environ}
+    [ "$pid" = "$$" ] && continue
+    if grep -qzxF -- "GITOPS_KYVERNO_RUN=$run_marker" "$f" 2>/dev/null; then found+=("$pid"); fi
+  done
+  [ ${#found[@]} -gt 0 ] || return 0
+  kill -KILL ${found[@]+"${found[@]}"} 2>/dev/null || true
+  echo "[stack] killed ${#found[@]} process(es) the pulumi CLI left running: ${found[*]}" >&2
+}
+trap reap_run EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if [ "$recover" = true ] || [ "$cmd" = recover ]; then
+  ts-node --transpile-only "$root/scripts/recover.ts" "$stack" ${recover_args[@]+"${recover_args[@]}"}
+  if [ "$cmd" = recover ]; then exit 0; fi
+fi
+
 # Flags of `destroy` that also shape the recording `up` (confirmation, output,
 # message, parallelism, config file). Anything else (--target,
 # --target-dependents, --exclude-protected, --remove...) is destroy's alone.
@@ -100,16 +148,16 @@ case "$cmd" in
   preview|up)
     # A new stack is created on first use (passphrase secrets on self-managed backends).
     pulumi stack select --create --stack "$stack" >/dev/null
-    if [ "$cmd" = preview ]; then exec pulumi preview --stack "$stack" --diff "$@"; fi
+    if [ "$cmd" = preview ]; then run_pulumi preview --stack "$stack" --diff "$@"; exit; fi
     wait=false args=()
     for a in "$@"; do
       if [ "$a" = --wait ]; then wait=true; else args+=("$a"); fi
     done
-    pulumi up --stack "$stack" ${args[@]+"${args[@]}"}
+    run_pulumi up --stack "$stack" ${args[@]+"${args[@]}"}
     if [ "$wait" = true ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack"; fi
     ;;
   refresh)
-    exec pulumi refresh --stack "$stack" "$@"
+    run_pulumi refresh --stack "$stack" "$@"
     ;;
   destroy)
     want=false args=() up_args=() targeted=false
@@ -133,8 +181,8 @@ case "$cmd" in
       fi
       echo "[stack] deleteRepositoryOnDestroy: $have -> $want; recording it with pulumi up first" >&2
       pulumi config set deleteRepositoryOnDestroy "$want" --stack "$stack"
-      pulumi up --stack "$stack" ${up_args[@]+"${up_args[@]}"}
+      run_pulumi up --stack "$stack" ${up_args[@]+"${up_args[@]}"}
     fi
-    exec pulumi destroy --stack "$stack" ${args[@]+"${args[@]}"}
+    run_pulumi destroy --stack "$stack" ${args[@]+"${args[@]}"}
     ;;
 esac
