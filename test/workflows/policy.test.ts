@@ -340,6 +340,33 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             assert.deepEqual(problems, []);
         });
 
+        it("every up and destroy first finishes an interrupted run of its stack, and cancels its lock only inside a per-stack group that never cancels a run", () => {
+            const problems: string[] = [];
+            for (const { i, r } of changes) {
+                const steps = ((r.action ? r.action.doc.runs?.steps : i.job.steps) ?? []) as Doc[];
+                const at = steps.findIndex((s) => /scripts\/stack\.sh recover "\$STACK"/.test(String(s.run ?? "")));
+                const recoverStep = steps[at];
+                const runs = (s: Doc) =>
+                    String(s.uses ?? "").startsWith("pulumi/actions@")
+                        ? s.with?.command === r.command
+                        : new RegExp(`stack\\.sh ${r.command} `).test(String(s.run ?? ""));
+                const cmd = steps.findIndex(runs);
+                if (!recoverStep) {
+                    problems.push(`${name(i)}: ${r.command} without scripts/stack.sh recover before it`);
+                    continue;
+                }
+                if (cmd >= 0 && at > cmd) problems.push(`${name(i)}: recover runs after ${r.command}`);
+                if (!String(recoverStep.if ?? "").includes(`inputs.command == '${r.command}'`))
+                    problems.push(`${name(i)}: recover does not run for ${r.command}`);
+                if (/--cancel-lock/.test(String(recoverStep.run))) {
+                    const own = i.groups.filter((g) => r.stacks.every((st) => g.pattern.includes(st)) && !g.cancelInProgress);
+                    if (own.length === 0) problems.push(`${name(i)}: --cancel-lock outside a per-stack concurrency group that never cancels in progress`);
+                }
+            }
+            assert.ok(changes.length > 0);
+            assert.deepEqual(problems, []);
+        });
+
         it("the kubeconfig step checks the stack's kubeContext against the secret", () => {
             const steps = actions.flatMap((a) => (a.doc.runs?.steps ?? []) as Doc[]);
             const kube = steps.find((s) => /scripts\/ci\/kubeconfig\.sh "\$STACK"/.test(String(s.run ?? "")));
