@@ -6,14 +6,19 @@
 // Kyverno is admitting, so the policies exist before the apps they mutate.
 // Nothing touches the cluster before the repository is created or adopted: a
 // refused adoption (someone else's repository) must leave the cluster as it was.
+// On an SSH Git server, nor before the deploy key is shown to read the
+// repository: a key nobody authorized yet fails the first `up` within seconds,
+// with the key to authorize, instead of Flux waiting minutes on its source.
 // Destroy runs the same graph backwards: Flux's sync goes first, while its
 // operator and Kyverno still run.
 import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { upCommand } from "../stacks/pulumi-command";
 import type { Settings } from "../stacks/settings";
 import { CertManager } from "./cert-manager";
 import { DeployKey } from "./deploy-key";
+import { DeployKeyAccess } from "./deploy-key-access";
 import { Flux } from "./flux";
 import { FleetRepository } from "./fleet-repository";
 import { FleetSync } from "./fleet-sync";
@@ -27,6 +32,8 @@ export interface GitOpsEnvironmentArgs {
 export class GitOpsEnvironment extends pulumi.ComponentResource {
     readonly repository: FleetRepository;
     readonly deployKey: DeployKey;
+    /** The check that the deploy key reads the repository (SSH Git servers only). */
+    readonly deployKeyAccess?: DeployKeyAccess;
     readonly fleet: FleetSync;
     readonly kyverno: Kyverno;
     readonly certManager: CertManager;
@@ -50,7 +57,18 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             const provider = new github.Provider(`${name}-github`, { owner: s.git.owner, token: s.git.token }, { parent: this });
             githubKey = { repository: this.repository.githubName!, provider };
         }
-        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github: githubKey }, { parent: this });
+        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github: githubKey, supplied: s.deployKey }, { parent: this });
+        // Not on GitHub: the program registers the key there itself, and the check
+        // would need outbound SSH to github.com, which many CI networks block.
+        if (s.git.provider === "ssh") {
+            const stack = pulumi.getStack();
+            this.deployKeyAccess = new DeployKeyAccess(
+                `flux-${env}-read-access`,
+                { url: this.repository.fluxUrl, knownHosts: this.repository.knownHosts, deployKey: this.deployKey, stack, upCommand: upCommand(stack) },
+                { parent: this, dependsOn: [this.deployKey] },
+            );
+        }
+        const clusterAfter = [this.repository, ...(this.deployKeyAccess ? [this.deployKeyAccess] : [])];
 
         this.fleet = new FleetSync(
             `fleet-${env}`,
@@ -67,12 +85,12 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
         this.kyverno = new Kyverno(
             "kyverno",
             { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets },
-            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
+            { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
         this.certManager = new CertManager(
             "cert-manager",
             { chart: s.charts.certManager, kubernetes },
-            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
+            { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
 
         this.flux = new Flux(
@@ -88,7 +106,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 commit: this.fleet.commit,
                 syncAfter: [this.deployKey, this.fleet, this.kyverno],
             },
-            { parent: this, provider: kubernetes, dependsOn: [this.repository] },
+            { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
 
         this.registerOutputs({

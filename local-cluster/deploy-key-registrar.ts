@@ -1,10 +1,16 @@
-// Registers Flux's deploy key on the local Git server as soon as the program
-// puts it in the cluster (the Secret flux-system/flux-system): what a user does
-// once by hand on their own SSH Git server with the stack output
-// deployKeyPublic, done here so the first `pulumi up` (which waits for Flux to
-// fetch) needs no hand. Read-only, as on any server.
+// Registers Flux's deploy key on the local Git server as soon as the program has
+// generated it: what a user does once by hand on their own SSH Git server with
+// the public key the first `up` prints (or the stack output deployKeyPublic),
+// done here so the tests' and the demo's first `up` needs no hand. Read-only, as
+// on any server.
+//
+// The key's public half is read from the stack's state on the local file
+// backend, which the engine saves after each resource: the program checks the
+// key against the server (components/deploy-key-access.ts) only after the key
+// resource is saved, and gives the server a few seconds to register it.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { GitSshServer } from "./git-server";
-import type { KubeClient } from "./kube-client";
 
 export interface DeployKeyRegistrar {
     /** Public keys registered so far. */
@@ -12,29 +18,49 @@ export interface DeployKeyRegistrar {
     stop(): void;
 }
 
-export function registerDeployKeys(git: GitSshServer, kube: KubeClient, secret = { namespace: "flux-system", name: "flux-system" }): DeployKeyRegistrar {
-    const registered: string[] = [];
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    const tick = async () => {
+const project = "gitops-kyverno";
+const generatedKeyType = "tls:index/privateKey:PrivateKey";
+
+/** Where the file backend at backendDir keeps the state of `stack`: project-scoped, or the layout of older backends. */
+export function stackStateFiles(backendDir: string, stack: string): string[] {
+    const stacks = path.join(backendDir, ".pulumi", "stacks");
+    return [path.join(stacks, project, `${stack}.json`), path.join(stacks, `${stack}.json`)];
+}
+
+/** Public keys of the deploy keys the program generated, as the saved state holds them. */
+export function generatedPublicKeys(stateFiles: string[]): string[] {
+    const keys: string[] = [];
+    for (const file of stateFiles) {
+        let state: { checkpoint?: { latest?: { resources?: { type: string; outputs?: { publicKeyOpenssh?: unknown } }[] } } };
         try {
-            const s = await kube.get(`/api/v1/namespaces/${secret.namespace}/secrets/${secret.name}`);
-            const pub = s?.data?.["identity.pub"] ? Buffer.from(s.data["identity.pub"], "base64").toString("utf8").trim() : undefined;
-            if (pub && !registered.includes(pub)) {
-                git.authorize(pub, "read");
-                registered.push(pub);
-            }
+            state = JSON.parse(fs.readFileSync(file, "utf8"));
         } catch {
-            // the API server may be busy or stopping; try again
+            continue; // not written yet (the engine replaces it whole, so never half-written)
         }
-        if (!stopped) timer = setTimeout(() => void tick(), 500);
+        for (const r of state.checkpoint?.latest?.resources ?? []) {
+            if (r.type === generatedKeyType && typeof r.outputs?.publicKeyOpenssh === "string") keys.push(r.outputs.publicKeyOpenssh.trim());
+        }
+    }
+    return keys;
+}
+
+export function registerDeployKeys(git: GitSshServer, stateFiles: string[], everyMs = 250): DeployKeyRegistrar {
+    const registered: string[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const tick = () => {
+        for (const pub of generatedPublicKeys(stateFiles)) {
+            if (registered.includes(pub)) continue;
+            git.authorize(pub, "read");
+            registered.push(pub);
+        }
+        timer = setTimeout(tick, everyMs);
     };
-    void tick();
+    tick();
     return {
         registered,
         stop() {
-            stopped = true;
             if (timer) clearTimeout(timer);
+            timer = undefined;
         },
     };
 }

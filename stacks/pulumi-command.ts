@@ -10,3 +10,8 @@ export const pulumiCliVariable = "GITOPS_KYVERNO_CLI";
 export function pulumiCommand(env: (name: string) => string | undefined = (name) => process.env[name]): string {
     return env(pulumiCliVariable) === "npm" ? "npm run pulumi --" : "pulumi";
 }
+
+/** The command that runs `up` of `stack` again: scripts/stack.sh's when it chose the backend, the CLI's otherwise. */
+export function upCommand(stack: string, env: (name: string) => string | undefined = (name) => process.env[name]): string {
+    return env(pulumiCliVariable) === "npm" ? `npm run up -- ${stack}` : `pulumi up --stack ${stack}`;
+}

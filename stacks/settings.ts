@@ -7,6 +7,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { branchDefault, chartDefaults, ChartSource, environmentDefaults, fluxVersionDefault, kyvernoReplicasFallback, repositoryDefault } from "./defaults";
 import { pulumiCommand } from "./pulumi-command";
+import { SshKeyProblem, sshPublicKeyOf } from "../components/ssh-private-key";
 
 export type GitProvider = "github" | "ssh";
 
@@ -33,10 +34,21 @@ export interface SshGitSettings {
 
 export type GitSettings = GitHubSettings | SshGitSettings;
 
+/** Flux's deploy key as the user supplied it (deployKeyPrivateKey) instead of one the program generates. */
+export interface SuppliedDeployKey {
+    /** Secret. */
+    privateKey: pulumi.Output<string>;
+    /** Derived from the private key: "ssh-ed25519 AAAA...". */
+    publicKey: string;
+    fingerprint: string;
+}
+
 export interface Settings {
     /** The environment: names `clusters/<env>` and `apps/<env>`. */
     environment: string;
     git: GitSettings;
+    /** The deploy key to use; when absent the program generates one. */
+    deployKey?: SuppliedDeployKey;
     /** Delete the shared fleet repository when this stack is destroyed (GitHub only). */
     deleteRepositoryOnDestroy: boolean;
     /** Adopt an existing GitHub repository that this program did not create (GitHub only). */
@@ -194,6 +206,28 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
     }
 
+    // Checked here, before anything is created: a key Flux cannot use would otherwise
+    // surface only as the deploy key check's refusal, or Flux's.
+    const deployKeyRaw = str("deployKeyPrivateKey");
+    let deployKey: SuppliedDeployKey | undefined;
+    if (deployKeyRaw !== undefined) {
+        const deployKeyFile = "~/.ssh/flux_deploy";
+        const store = fixSecret("deployKeyPrivateKey", deployKeyFile);
+        if (!source.isSecret("deployKeyPrivateKey"))
+            problemWith("deployKeyPrivateKey", "is stored in plaintext in the stack's config file (store the key file encrypted)", store);
+        try {
+            deployKey = { privateKey: pulumi.secret(deployKeyRaw), ...sshPublicKeyOf(deployKeyRaw) };
+        } catch (err) {
+            if (!(err instanceof SshKeyProblem)) throw err;
+            problemWith(
+                "deployKeyPrivateKey",
+                `${err.message}: Flux needs the private key file itself, without a passphrase (ssh-keygen -p -N "" -f ${deployKeyFile} removes one), ` +
+                    "or no such setting at all, and the program generates a key",
+                store,
+            );
+        }
+    }
+
     const kubeconfigRaw = str("kubeconfig");
     const kubeconfig = kubeconfigRaw?.replace(/^~(?=$|\/)/, os.homedir());
     if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
@@ -257,6 +291,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     return {
         environment,
         git,
+        deployKey,
         deleteRepositoryOnDestroy,
         adoptExistingRepository,
         kubeconfig,

@@ -5,7 +5,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loopState, webUiSync } from "../../local-cluster/convergence";
-import { registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
+import { registerDeployKeys, stackStateFiles } from "../../local-cluster/deploy-key-registrar";
 import { startGitSshServer } from "../../local-cluster/git-server";
 import { startLiveCluster } from "../../local-cluster/live-cluster";
 import { runningProcessGroups } from "../../local-cluster/processes";
@@ -49,7 +49,7 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
         git.authorize(writeKey.publicKey, "write");
         const readKey = git.newKey("you");
         git.authorize(readKey.publicKey, "read");
-        const registrar = registerDeployKeys(git, live.kube);
+        const registrar = registerDeployKeys(git, stackStateFiles(paths.backend, stack));
         stops.push(() => registrar.stop());
 
         fs.writeFileSync(paths.passphrase, crypto.randomBytes(24).toString("base64"), { mode: 0o600 });

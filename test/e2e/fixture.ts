@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { DeployKeyRegistrar, registerDeployKeys } from "../../local-cluster/deploy-key-registrar";
+import { DeployKeyRegistrar, registerDeployKeys, stackStateFiles } from "../../local-cluster/deploy-key-registrar";
 import { LiveCluster, startLiveCluster } from "../../local-cluster/live-cluster";
 import { fleetPodinfoTags } from "../../local-cluster/registry";
 import { startGitSshServer, GitSshServer, SshKeyPair } from "../support/git-ssh-server";
@@ -29,7 +29,8 @@ export interface Environment {
     live: LiveCluster;
     cluster: KubeCluster;
     kube: KubeApi;
-    registrar: DeployKeyRegistrar;
+    /** Absent when the environment was added with registerDeployKey: false. */
+    registrar?: DeployKeyRegistrar;
 }
 
 export class E2eWorld {
@@ -72,9 +73,10 @@ export class E2eWorld {
      * Starts a live cluster for `stack` (its registry holding every podinfo tag
      * the fleet names, and nextPodinfoTag), points the stack's overlay at that
      * registry, registers Flux's deploy key on the Git server once the program
-     * creates it (as an admin would with deployKeyPublic), and creates the stack.
+     * generates it (as an admin would with the key the first `up` prints; unless
+     * registerDeployKey is false), and creates the stack.
      */
-    async addEnvironment(stack: string): Promise<Environment> {
+    async addEnvironment(stack: string, opts: { registerDeployKey?: boolean } = {}): Promise<Environment> {
         const tags = [...fleetPodinfoTags(path.join(repoRoot, "fleet")), nextPodinfoTag];
         const live = await startLiveCluster({ name: stack, images: tags.map((tag) => ({ repository: podinfoRepository, tag })) });
         const env: Environment = {
@@ -82,7 +84,7 @@ export class E2eWorld {
             live,
             cluster: live.cluster,
             kube: new KubeApi(live.cluster),
-            registrar: registerDeployKeys(this.git, live.kube),
+            registrar: opts.registerDeployKey === false ? undefined : registerDeployKeys(this.git, stackStateFiles(this.pulumi.backendDir, stack)),
         };
         this.envs.set(stack, env);
         this.setPodinfoImage(stack, undefined);
@@ -144,7 +146,7 @@ export class E2eWorld {
     }
 
     async stop(): Promise<void> {
-        for (const e of this.envs.values()) e.registrar.stop();
+        for (const e of this.envs.values()) e.registrar?.stop();
         const stops: Promise<unknown>[] = [...this.envs.values()].map((e) => e.live.stop());
         if (this.git) stops.push(this.git.stop());
         await Promise.allSettled(stops);
