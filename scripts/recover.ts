@@ -161,10 +161,17 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
     const imports = resolutions.filter((r): r is Extract<Resolution, { action: "import" }> => r.action === "import");
     const keep = new Set(imports.map((i) => i.urn));
     state.deployment.pending_operations = pending.filter((p) => keep.has(p.resource.urn));
-    await pulumi.importState(state);
+    if (resolutions.some((r) => r.action === "clear")) await pulumi.importState(state);
     for (const r of resolutions.filter((r) => r.action === "clear")) did(r.why);
     if (imports.length > 0) {
         await pulumi.importPendingCreates(imports);
+        // A refresh limited to the imported URNs is enough when the engine counts a pending import as one of them; check.
+        const after = await pulumi.exportState();
+        const stillPending = imports.filter((i) => (after?.deployment.pending_operations ?? []).some((p) => p.resource.urn === i.urn));
+        if (stillPending.length > 0) {
+            say(`the targeted refresh left ${stillPending.length} import(s) pending; refreshing the whole stack to complete them`);
+            await pulumi.mustRun(["refresh", "--yes", "--skip-preview"], { show: true });
+        }
         for (const r of imports) did(r.why);
     }
     return done;
