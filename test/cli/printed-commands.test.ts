@@ -27,6 +27,7 @@ const keysWithCommands = [
     "gitUrl",
     "gitKnownHosts",
     "gitWriteKey",
+    "deployKeyPrivateKey",
     "kubeconfig",
     "fluxOperatorChartRepo",
     "fluxOperatorChartVersion",
@@ -84,6 +85,7 @@ const scenarios: Scenario[] = [
             gitUrl: "https://example.com/x.git",
             gitKnownHosts: "[127.0.0.1]:1 ssh-ed25519 AAAA",
             gitWriteKey: "hunter2",
+            deployKeyPrivateKey: "hunter3",
         },
     },
     { stack: "svn", config: { environment: "staging", gitProvider: "gitlab", githubOwner: "acme-platform" } },
@@ -120,6 +122,7 @@ describe("commands the settings errors print", function () {
         fs.symlinkSync(plugins, path.join(home, ".pulumi", "plugins"));
         fs.mkdirSync(path.join(home, ".ssh"), { mode: 0o700 });
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, ".ssh", "fleet_push")]);
+        spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, ".ssh", "flux_deploy")]);
         const systemPath = (process.env.PATH ?? "").split(path.delimiter).filter((p) => p && !p.startsWith(repoRoot) && !p.includes("node_modules"));
         env = {
             PATH: [bin, ...systemPath].join(path.delimiter),
@@ -178,7 +181,7 @@ describe("commands the settings errors print", function () {
             }
             // The secrets went in encrypted, from the prompt or the key file.
             const stackFile = fs.readFileSync(path.join(project, `Pulumi.${scenario.stack}.yaml`), "utf8");
-            for (const secret of ["github:token", "gitops-kyverno:gitWriteKey"]) {
+            for (const secret of ["github:token", "gitops-kyverno:gitWriteKey", "gitops-kyverno:deployKeyPrivateKey"]) {
                 if (stackFile.includes(`${secret}:`)) assert.match(stackFile, new RegExp(`${secret}:\\s*\\n\\s*secure: `), stackFile);
             }
             assert.ok(!stackFile.includes(token) && !stackFile.includes("PRIVATE KEY"), "a secret is in plaintext");
