@@ -32,8 +32,10 @@ describe("faults: the first deploy key on an SSH Git server", function () {
     let env: Environment;
     const up = () => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", stack], { allowFailure: true });
     const text = (r: RunResult) => `${r.stdout}\n${r.stderr}`;
-    const stateResources = async () =>
-        (await world.pulumi.json<{ deployment: { resources?: StateResource[] } }>(["stack", "export", "--stack", stack])).value.deployment.resources ?? [];
+    const stateResources = async (showSecrets = false) => {
+        const exported = await world.pulumi.run(["stack", "export", ...(showSecrets ? ["--show-secrets"] : []), "--stack", stack]);
+        return (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
+    };
 
     /** Asserts a refused `up`: failed within the bound, naming this public key and the next command, without the private half. */
     function assertRefused(r: RunResult, publicKey: string, privateKey: string, what: string): void {
@@ -77,12 +79,7 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         const key = (await stateResources()).find((res) => res.type === "tls:index/privateKey:PrivateKey");
         assert.ok(key?.outputs, "the failed up saved no deploy key");
         const publicKey = String(key.outputs.publicKeyOpenssh).trim();
-        const shown = await world.pulumi.run(["stack", "export", "--show-secrets", "--stack", stack]);
-        const privateKey = String(
-            (JSON.parse(shown.stdout) as { deployment: { resources: StateResource[] } }).deployment.resources.find(
-                (res) => res.type === "tls:index/privateKey:PrivateKey",
-            )?.outputs?.privateKeyOpenssh,
-        );
+        const privateKey = String((await stateResources(true)).find((res) => res.type === "tls:index/privateKey:PrivateKey")?.outputs?.privateKeyOpenssh);
         assert.match(privateKey, /BEGIN OPENSSH PRIVATE KEY/);
         generated = { publicKey, privateKey };
         assertRefused(r, publicKey, privateKey, "first up, generated key");
