@@ -14,6 +14,19 @@ export interface KyvernoArgs {
 }
 
 export const sreTenantLabel = { "toolkit.fluxcd.io/tenant": "sre-team" };
+/** The tenant whose namespaces the policies (fleet/infrastructure/configs/policies) are for. */
+export const policedTenantLabel = { "toolkit.fluxcd.io/tenant": "dev-team" };
+
+/**
+ * Which namespaces Kyverno's resource webhooks are called for: only the policed tenant's.
+ * Its Deployment webhook fails closed, so with Kyverno down nothing it covers can be
+ * created or updated; the chart's default (every namespace but kube-system and kyverno)
+ * would also stop Flux, cert-manager and anything else. The chart adds the kyverno
+ * namespace's own exclusion to this selector.
+ */
+export const kyvernoWebhookNamespaceSelector = {
+    matchExpressions: Object.entries(policedTenantLabel).map(([key, value]) => ({ key, operator: "In", values: [value] })),
+};
 
 export class Kyverno extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
@@ -31,6 +44,7 @@ export class Kyverno extends pulumi.ComponentResource {
                 namespace: ns.metadata.name,
                 ...helmChart("kyverno", args.chart),
                 values: {
+                    config: { webhooks: { namespaceSelector: kyvernoWebhookNamespaceSelector } },
                     admissionController: { replicas: args.replicas },
                     // The other controllers elect a leader, so a second replica is enough for HA.
                     backgroundController: { replicas: ha ? 2 : 1 },

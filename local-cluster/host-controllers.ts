@@ -34,7 +34,7 @@ interface HostController {
     binary: string;
     /** Flags to set (a value) or drop (undefined) whatever the container says. */
     hostFlags(ctx: HostContext): Promise<Record<string, string | undefined>>;
-    /** Once the Deployment is deleted or scaled to zero and the process stopped. */
+    /** Once the Deployment is deleted (an uninstall) and the process stopped; not when it is only scaled to zero. */
     afterRemoval?(kube: KubeClient): Promise<void>;
 }
 
@@ -100,7 +100,9 @@ export const hostControllers: HostController[] = [
         },
         // What the chart's pre-delete hook Job does in a real cluster (here its pod
         // only completes): remove the webhook configurations Kyverno registered, so
-        // the API server stops calling an admission controller that is gone.
+        // the API server stops calling an admission controller that is gone. Scaled
+        // to zero, Kyverno is down, not uninstalled: its webhooks stay and fail as
+        // they would against a Service with no endpoints.
         afterRemoval: async (kube) => {
             const selector = encodeURIComponent("webhook.kyverno.io/managed-by=kyverno");
             for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
@@ -127,6 +129,8 @@ interface Running {
 
 export class HostControllerSupervisor {
     private readonly running = new Map<string, Running>();
+    /** Deployments stopped by a scale to zero: their removal still needs its cleanup. */
+    private readonly scaledDown = new Set<string>();
     private timer?: NodeJS.Timeout;
     private polling = false;
     private stopped = false;
@@ -176,15 +180,21 @@ export class HostControllerSupervisor {
             for (const c of this.controllers) {
                 const id = `${c.namespace}/${c.deployment}`;
                 const deploy = await this.kube.get(`/apis/apps/v1/namespaces/${c.namespace}/deployments/${c.deployment}`);
-                const wanted = deploy && !deploy.metadata.deletionTimestamp && (deploy.spec?.replicas ?? 1) > 0;
+                const removed = !deploy || Boolean(deploy.metadata.deletionTimestamp);
+                const wanted = !removed && (deploy.spec?.replicas ?? 1) > 0;
                 const current = this.running.get(id);
                 if (!wanted) {
                     if (current) {
                         await this.stopOne(id);
-                        await c.afterRemoval?.(this.kube).catch((err: Error) => this.note(`${id}: cleanup after removal failed: ${err.message}`));
+                        if (!removed) this.note(`${id}: scaled to zero, stopped`);
                     }
+                    if (removed && (current || this.scaledDown.has(id))) {
+                        this.scaledDown.delete(id);
+                        await c.afterRemoval?.(this.kube).catch((err: Error) => this.note(`${id}: cleanup after removal failed: ${err.message}`));
+                    } else if (!removed) this.scaledDown.add(id);
                     continue;
                 }
+                this.scaledDown.delete(id);
                 const container = mainContainer(deploy);
                 const key = JSON.stringify([container.args ?? [], container.command ?? [], container.env ?? []]);
                 if (current && current.key === key && !hasExited(current.process)) continue;

@@ -1,11 +1,22 @@
 // `npm run status -- STACK [--kubeconfig PATH] [--context NAME] [--environment ENV]`
 // Reads the environment's cluster and prints each Flux source and Kustomization
-// (Ready, revision), each Kyverno policy's readiness, and whether podinfo's live
-// Deployment has the restricted securityContext and digest-pinned images.
+// (Ready, revision), each Kyverno policy's readiness, whether Kyverno's admission
+// controller is available (a Flux failure its webhook caused is marked so), and
+// whether podinfo's live Deployment has the restricted securityContext and
+// digest-pinned images.
 // Exit codes: 0 all ready, 1 something is not (named on stderr), 2 usage or
 // cluster unreachable. Without flags, kubeconfig/kubeContext/environment come
 // from Pulumi.STACK.yaml (the project's settings), else from $KUBECONFIG.
-import { deploymentRestricted, Finding, fluxReady, policyReady } from "./status/checks";
+import {
+    blameKyvernoWebhook,
+    deploymentRestricted,
+    Finding,
+    fluxReady,
+    kyvernoAdmission,
+    kyvernoAdmissionController,
+    policyReady,
+    WorkloadObject,
+} from "./status/checks";
 import { get, KubeTarget, reachable } from "./status/kubectl";
 import { resolveTarget } from "./status/target";
 import { pulumiCommand } from "../stacks/pulumi-command";
@@ -30,7 +41,7 @@ const kinds: Kind[] = [
     { section: "Kyverno", kind: "Policy", resource: "policies.kyverno.io", required: false, check: policyReady },
 ];
 
-async function collect(target: KubeTarget): Promise<Map<string, Finding[]>> {
+async function collect(target: KubeTarget, stack: string | undefined): Promise<Map<string, Finding[]>> {
     const sections = new Map<string, Finding[]>();
     const add = (s: string, f: Finding): void => {
         sections.set(s, [...(sections.get(s) ?? []), f]);
@@ -40,7 +51,7 @@ async function collect(target: KubeTarget): Promise<Map<string, Finding[]>> {
         const r = results[i];
         if (r.kind === "ok") {
             const items = [...r.items].sort((a, b) => objKey(a).localeCompare(objKey(b)));
-            for (const o of items) add(k.section, k.check(k.kind, o));
+            for (const o of items) add(k.section, blameKyvernoWebhook(k.check(k.kind, o)));
             if (items.length === 0 && k.required) add(k.section, { subject: `${k.kind} (any)`, ok: false, detail: "none found" });
         } else if (r.kind === "no-such-type" || r.kind === "not-found") {
             if (k.required) add(k.section, { subject: `${k.kind} (any)`, ok: false, detail: `the API server has no ${k.resource} (not installed?)` });
@@ -48,6 +59,14 @@ async function collect(target: KubeTarget): Promise<Map<string, Finding[]>> {
             add(k.section, { subject: k.kind, ok: false, detail: r.message });
         }
     });
+    const kyverno = await get(target, "deployments.apps", kyvernoAdmissionController);
+    if (kyverno.kind === "error")
+        add("Kyverno", {
+            subject: `Deployment ${kyvernoAdmissionController.namespace}/${kyvernoAdmissionController.name}`,
+            ok: false,
+            detail: kyverno.message,
+        });
+    else add("Kyverno", kyvernoAdmission(kyverno.kind === "ok" ? (kyverno.items[0] as WorkloadObject) : undefined, stack));
     const dep = await get(target, "deployments.apps", { namespace: "podinfo", name: "podinfo" });
     if (dep.kind === "ok") for (const f of deploymentRestricted(dep.items[0])) add("podinfo", f);
     else add("podinfo", { subject: "Deployment podinfo/podinfo", ok: false, detail: dep.kind === "error" ? dep.message : "not found" });
@@ -79,7 +98,7 @@ async function main(): Promise<number> {
         }
         return 2;
     }
-    const sections = await collect(t);
+    const sections = await collect(t, t.stack);
     const failed: Finding[] = [];
     for (const [section, findings] of sections) {
         console.log(`\n${section}`);

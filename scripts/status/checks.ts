@@ -122,3 +122,52 @@ export function deploymentRestricted(o: KubeObject): Finding[] {
         },
     ];
 }
+
+export interface WorkloadObject {
+    metadata: { name: string; namespace?: string };
+    spec?: { replicas?: number };
+    status?: { replicas?: number; availableReplicas?: number };
+}
+
+export const kyvernoAdmissionController = { namespace: "kyverno", name: "kyverno-admission-controller" };
+
+/**
+ * Kyverno's admission controller. Its Deployment webhook fails closed, so while no
+ * replica is available every dev-team Deployment is refused (Flux's apply of `apps`
+ * fails) until it is back; other namespaces are not sent to Kyverno.
+ */
+export function kyvernoAdmission(o: WorkloadObject | undefined, stack?: string): Finding {
+    const { namespace, name } = kyvernoAdmissionController;
+    const subject = `Deployment ${namespace}/${name}`;
+    const effect = "Kyverno's fail-closed webhook refuses every dev-team Deployment (Flux cannot apply apps) until it is back";
+    if (!o) {
+        const up = stack ? `npm run up -- ${stack}` : "npm run up -- STACK";
+        return { subject, ok: false, detail: `not found: Kyverno is not installed; ${up} installs it` };
+    }
+    const wanted = o.spec?.replicas ?? 1;
+    const available = o.status?.availableReplicas ?? 0;
+    if (wanted === 0) {
+        return {
+            subject,
+            ok: false,
+            detail: `scaled to 0: ${effect}. Fix: kubectl -n ${namespace} scale deployment ${name} --replicas=1 (or the stack's kyvernoReplicas)`,
+        };
+    }
+    if (available === 0) {
+        return {
+            subject,
+            ok: false,
+            detail: `0 of ${wanted} replicas available: ${effect}. See kubectl -n ${namespace} get pods and kubectl -n ${namespace} logs deployment/${name}`,
+        };
+    }
+    return { subject, ok: true, detail: `${available} of ${wanted} replicas available` };
+}
+
+/** A Flux object that failed because Kyverno's webhook did not answer says so, naming where to look. */
+export function blameKyvernoWebhook(f: Finding): Finding {
+    if (f.ok || !/failed calling webhook "[^"]*kyverno[^"]*"/.test(f.detail)) return f;
+    return {
+        ...f,
+        detail: `${f.detail} [cause: Kyverno's admission webhook did not answer; see ${objectName("Deployment", { metadata: kyvernoAdmissionController })}]`,
+    };
+}

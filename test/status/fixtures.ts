@@ -114,3 +114,15 @@ export function setStatus(kubeconfig: string, resource: string, name: string, na
 export function generation(kubeconfig: string, resource: string, name: string, namespace: string): number {
     return Number(kubectl(kubeconfig, ["get", resource, name, "-n", namespace, "-o", "jsonpath={.metadata.generation}"]));
 }
+
+/** Kyverno's admission controller as its chart creates it (its status is set by the test: no controller runs). */
+export const kyvernoDeployment = {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "kyverno-admission-controller", namespace: "kyverno" },
+    spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "kyverno" } },
+        template: { metadata: { labels: { app: "kyverno" } }, spec: { containers: [{ name: "kyverno", image: "reg.kyverno.io/kyverno/kyverno:v1.19.1" }] } },
+    },
+};

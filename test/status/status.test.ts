@@ -16,6 +16,7 @@ import {
     gitRepository,
     kubectl,
     kustomization,
+    kyvernoDeployment,
     podinfoDeployment,
     ready,
     restricted,
@@ -47,7 +48,8 @@ describe("status (real API server)", function () {
     let flags: string[];
 
     const healthy = (): void => {
-        apply(kc, [podinfoDeployment]);
+        apply(kc, [podinfoDeployment, kyvernoDeployment]);
+        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
         const gitRepo = "gitrepositories.source.toolkit.fluxcd.io";
         setStatus(kc, gitRepo, "flux-system", "flux-system", {
             observedGeneration: generation(kc, gitRepo, "flux-system", "flux-system"),
@@ -76,6 +78,7 @@ describe("status (real API server)", function () {
         apply(kc, [
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "podinfo" } },
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "kyverno" } },
             gitRepository,
             kustomization("flux-system", "./clusters/staging"),
             kustomization("infrastructure", "./infrastructure/configs"),
@@ -100,6 +103,7 @@ describe("status (real API server)", function () {
         }
         assert.match(r.stdout, /ok +ClusterPolicy add-restricted-security-context +Ready=True/);
         assert.match(r.stdout, /ok +ClusterPolicy resolve-image-digest +Ready=True/);
+        assert.match(r.stdout, /ok +Deployment kyverno\/kyverno-admission-controller +1 of 1 replicas available/);
         assert.match(r.stdout, /ok +Deployment podinfo\/podinfo securityContext +restricted on every container/);
         assert.match(r.stdout, /ok +Deployment podinfo\/podinfo images +ghcr\.io\/stefanprodan\/podinfo:6\.7\.1@sha256:/);
         assert.match(r.stdout, /all ready/);
@@ -143,6 +147,28 @@ describe("status (real API server)", function () {
             /Deployment podinfo\/podinfo securityContext: container podinfod lacks readOnlyRootFilesystem: true, capabilities\.drop: \[ALL\]/,
         );
         assert.doesNotMatch(r.stderr, /Kustomization|images/);
+    });
+
+    it("names Kyverno as the cause when its admission controller is down and Flux's apply was refused by its webhook", () => {
+        healthy();
+        kubectl(kc, ["-n", "kyverno", "scale", "deployment/kyverno-admission-controller", "--replicas=0"]);
+        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", { replicas: 0, readyReplicas: 0, availableReplicas: 0 });
+        const refused =
+            'Deployment/podinfo/podinfo dry-run failed: Internal error occurred: failed calling webhook "mutate.kyverno.svc-fail": failed to call webhook: ' +
+            'Post "https://kyverno-svc.kyverno.svc:443/mutate/fail?timeout=15s": dial tcp 10.96.0.20:443: connect: connection refused';
+        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", { conditions: [ready("False", refused)] });
+        const r = status(flags);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(
+            r.stderr,
+            /Deployment kyverno\/kyverno-admission-controller: scaled to 0: Kyverno's fail-closed webhook refuses every dev-team Deployment .*Fix: kubectl -n kyverno scale deployment kyverno-admission-controller --replicas=1/,
+        );
+        assert.match(
+            r.stderr,
+            /Kustomization flux-system\/apps: Ready=False .*connection refused.* \[cause: Kyverno's admission webhook did not answer; see Deployment kyverno\/kyverno-admission-controller\]/,
+        );
+        assert.doesNotMatch(r.stderr, /infrastructure|ClusterPolicy|podinfo\/podinfo (images|securityContext)/);
+        kubectl(kc, ["-n", "kyverno", "scale", "deployment/kyverno-admission-controller", "--replicas=1"]);
     });
 
     it("names a Kustomization whose spec changed but is not reconciled yet", () => {

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseAllDocuments } from "yaml";
 import { fleetOwnership, renderFleetTree } from "../../components/fleet-tree";
+import { kyvernoWebhookNamespaceSelector } from "../../components/kyverno";
 import { defaultFleetDir } from "../../stacks/settings";
 
 const fleetDir = defaultFleetDir();
@@ -61,6 +62,21 @@ describe("the fleet tree", () => {
                     assert.deepStrictEqual(k.spec.sourceRef, { kind: "GitRepository", name: "flux-system" });
                 }
             });
+
+            it("makes infra-configs wait for each ClusterPolicy's Ready condition, not only for it to exist", () => {
+                const infra = docs(files[`clusters/${env}/infrastructure.yaml`], "infrastructure.yaml")[0];
+                assert.deepStrictEqual(infra.spec.healthCheckExprs, [
+                    { apiVersion: "kyverno.io/v1", kind: "ClusterPolicy", current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')" },
+                ]);
+            });
+
+            it("retries a failed apply within seconds (a Deployment refused before Kyverno admits, Kyverno down), well inside the 30 s goal", () => {
+                for (const file of ["infrastructure.yaml", "apps.yaml"]) {
+                    const k = docs(files[`clusters/${env}/${file}`], file)[0];
+                    const m = /^(\d+)s$/.exec(k.spec.retryInterval);
+                    assert.ok(m && Number(m[1]) <= 10, `${k.metadata.name} retryInterval ${k.spec.retryInterval}`);
+                }
+            });
         });
     }
 
@@ -109,5 +125,34 @@ describe("the fleet tree", () => {
                 assert.strictEqual(rule.match.all, undefined);
             }
         }
+    });
+
+    it("backs the mutating policies with a native admission policy that denies an unmutated dev-team Deployment", () => {
+        const [k] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"), "configs");
+        const objects = (k.resources as string[]).flatMap((rel) => docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs", rel), "utf8"), rel));
+        const vap = objects.find((o) => o.kind === "ValidatingAdmissionPolicy");
+        const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+        assert.ok(vap && binding, "no ValidatingAdmissionPolicy and binding in infra-configs");
+        assert.strictEqual(vap.apiVersion, "admissionregistration.k8s.io/v1");
+        assert.strictEqual(vap.spec.failurePolicy, "Fail");
+        assert.deepStrictEqual(vap.spec.matchConstraints.resourceRules, [
+            { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"] },
+        ]);
+        // The same namespaces as the policies it backs.
+        assert.deepStrictEqual(vap.spec.matchConstraints.namespaceSelector, { matchLabels: { "toolkit.fluxcd.io/tenant": "dev-team" } });
+        assert.strictEqual(binding.spec.policyName, vap.metadata.name);
+        assert.deepStrictEqual(binding.spec.validationActions, ["Deny"]);
+    });
+
+    it("points Kyverno's webhooks at the namespaces the policies select, and nothing else", () => {
+        const policy = docs(
+            fs.readFileSync(path.join(fleetDir, "infrastructure/configs/policies/resolve-image-digest/resolve-image-digest.yaml"), "utf8"),
+            "policy",
+        )[0];
+        const selected = policy.spec.rules[0].match.any[0].resources.namespaceSelector.matchLabels as Record<string, string>;
+        assert.deepStrictEqual(
+            kyvernoWebhookNamespaceSelector.matchExpressions,
+            Object.entries(selected).map(([key, value]) => ({ key, operator: "In", values: [value] })),
+        );
     });
 });

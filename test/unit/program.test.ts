@@ -49,6 +49,18 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(kyverno.inputs.values.existingImagePullSecrets, undefined);
         });
 
+        it("sends Kyverno's webhooks only the dev-team tenant's namespaces, never Flux's, cert-manager's or kube-system", () => {
+            const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
+            assert.deepStrictEqual(kyverno.inputs.values.config?.webhooks, {
+                namespaceSelector: { matchExpressions: [{ key: "toolkit.fluxcd.io/tenant", operator: "In", values: ["dev-team"] }] },
+            });
+            // The namespaces the program creates are the SRE tenant's: outside that selector.
+            for (const name of ["kyverno", "flux-system", "cert-manager"]) {
+                const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === name);
+                assert.strictEqual(ns?.inputs.metadata.labels?.["toolkit.fluxcd.io/tenant"], "sre-team", name);
+            }
+        });
+
         it("gives Kyverno's admission controller the registry Secrets the stack names, for its digest lookups", async () => {
             const { registered: withSecrets } = await preview(stack, githubConfig({ kyvernoRegistrySecrets: "ghcr-pull,harbor-pull" }));
             const kyverno = byType(withSecrets, release).find((r) => r.inputs.chart === "kyverno")!;
