@@ -5,7 +5,9 @@
 //   to each build, then strict server-side validation of every built object
 //   against a local kube-apiserver with Flux's, Kyverno's and the Flux Operator's
 //   CRDs, the dev-team tenant's admitted workloads also against PodSecurity
-//   "restricted". The Kubernetes objects the Pulumi program creates itself (the
+//   "restricted"; the tree's ValidatingAdmissionPolicy backstop, created for
+//   real, must refuse each such workload as Git holds it and admit it as
+//   Kyverno mutated it. The Kubernetes objects the Pulumi program creates itself (the
 //   FluxInstance above all) go through the same strict check: the program runs
 //   under Pulumi's mocks for each stack.
 // Usage: ts-node scripts/validate/main.ts [--fleet DIR] [--env NAME ...] [--tree DIR ...] [--program DIR]
@@ -18,6 +20,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startKubeCluster, KubeCluster } from "../../test/support/kube-cluster";
 import { admit } from "./admission";
+import { checkBackstop } from "./backstop";
 import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";
 import { crdFiles } from "./crds";
 import { repoRoot } from "./exec";
@@ -76,6 +79,7 @@ async function main(): Promise<number> {
         const schema = new SchemaChecker(cluster.kubeconfig);
         schema.installCrds(crdFiles());
         schema.check(built, report);
+        checkBackstop(cluster.kubeconfig, trees, built, report);
     } finally {
         await (cluster ?? (await clusterP.catch(() => undefined)))?.stop();
         fs.rmSync(work, { recursive: true, force: true });

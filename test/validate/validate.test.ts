@@ -86,6 +86,40 @@ describe("npm run validate", function () {
         assert.match(r.out, /^ok {3}schema \(strict, server-side\): Deployment podinfo\/podinfo from /m);
         // The program's own custom resource meets the Flux Operator's real CRD.
         assert.match(r.out, /ok {3}schema \(strict, server-side\): FluxInstance flux-system\/flux from stack staging: the Pulumi program/);
+        // The API server's backstop refuses podinfo as Git holds it and admits it as Kyverno mutated it.
+        for (const tree of ["static", "stack staging", "stack production"]) {
+            assert.match(
+                r.out,
+                new RegExp(
+                    `^ok   admission backstop \\(${tree}\\): Deployment podinfo/podinfo from .* \\(not mutated\\): refused by ValidatingAdmissionPolicy require-kyverno-mutation: .*not pinned by digest`,
+                    "m",
+                ),
+            );
+            assert.match(
+                r.out,
+                new RegExp(`^ok   admission backstop \\(${tree}\\): Deployment podinfo/podinfo from .*, as admitted by Kyverno: admitted`, "m"),
+            );
+        }
+    });
+
+    it("fails when the tree has no admission backstop, so an unmutated Deployment could run", async () => {
+        const configs = "infrastructure/configs/kustomization.yaml";
+        const fleet = tmp(brokenFleet(configs, (t) => t.replace(/^ *- admission\/require-kyverno-mutation-binding\.yaml\n/m, "")));
+        const r = await validate(["--env", "staging", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), /admission backstop \(stack staging\)/);
+        assert.match(r.out, /no ValidatingAdmissionPolicy with a ValidatingAdmissionPolicyBinding in the tree/);
+    });
+
+    it("fails naming the Deployment when the backstop no longer checks image digests", async () => {
+        const vap = "infrastructure/configs/admission/require-kyverno-mutation.yaml";
+        const fleet = tmp(
+            brokenFleet(vap, (t) => t.replace(`c.image.contains('@sha256:'))"`, `true)"`).replace(/has\(variables\.pod\.securityContext\) &&/, "true ||")),
+        );
+        const r = await validate(["--env", "staging", "--fleet", fleet]);
+        assert.equal(r.code, 1, r.out);
+        assert.match(failedChecks(r.out), /admission backstop \(stack staging\): .* Deployment podinfo\/podinfo/);
+        assert.match(r.out, /admitted as Git holds it \(no digest, no securityContext\)/);
     });
 
     it("fails naming the tree when its builds yield no workload for the policies to admit", async () => {

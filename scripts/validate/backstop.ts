@@ -1,0 +1,118 @@
+// The API server's own backstop behind Kyverno's mutations
+// (infrastructure/configs/admission), proven on the local kube-apiserver: the
+// tree's ValidatingAdmissionPolicies and bindings are created for real, then
+// each dev-team workload is dry-run twice. As Git holds it (what the API
+// server sees when Kyverno's webhook is not serving yet) it must be refused by
+// such a policy; as Kyverno's CLI mutated it, it must be admitted. Runs after
+// the schema step, which dry-runs the unmutated workloads without the policy.
+import { TENANT } from "./admission";
+import { Built } from "./builds";
+import { run, tail, tool } from "./exec";
+import { Report } from "./report";
+import { describe, KubeObject, Tree } from "./trees";
+
+const POLICY = "ValidatingAdmissionPolicy";
+const BINDING = "ValidatingAdmissionPolicyBinding";
+const GROUP = "admissionregistration.k8s.io/v1";
+// The API server loads a new policy through an informer: how long to wait for it to act.
+const LOAD_SECONDS = 30;
+const denial = /ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied request: (.*)/;
+
+export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[], report: Report): void {
+    const kubectl = (args: string[], input?: string) => run(tool("kubectl"), args, { input, env: { KUBECONFIG: kubeconfig } });
+    for (const tree of trees) {
+        const check = `admission backstop (${tree.label})`;
+        const own = built.filter((b) => b.root === tree.root);
+        const fromSets = (sets: Built[], keep: (o: KubeObject) => boolean) =>
+            sets.flatMap((b) => dedupe(b.objects.filter(keep)).map((o) => ({ o, source: b.source })));
+        const admitted = fromSets(
+            own.filter((b) => b.admitted),
+            isDeployment,
+        );
+        // The same Deployments as each build gives them: those Kyverno's CLI returned, by name.
+        const names = new Set(admitted.map((a) => describe(a.o)));
+        const unmutated = fromSets(
+            own.filter((b) => !b.admitted),
+            (o) => isDeployment(o) && names.has(describe(o)),
+        );
+        if (admitted.length === 0) continue; // no dev-team Deployment in this tree: nothing to guard
+        const guards = dedupe(own.flatMap((b) => b.objects.filter((o) => o.apiVersion === GROUP && (o.kind === POLICY || o.kind === BINDING))));
+        if (!guards.some((o) => o.kind === POLICY) || !guards.some((o) => o.kind === BINDING)) {
+            report.fail({
+                check,
+                file: `${tree.root}/infrastructure`,
+                message:
+                    `no ${POLICY} with a ${BINDING} in the tree: a ${TENANT} Deployment applied before Kyverno's webhook serves the policies ` +
+                    `would run unmutated until Flux's next interval (see infrastructure/configs/admission)`,
+            });
+            continue;
+        }
+        try {
+            const created = kubectl(["apply", "--server-side", "--field-manager=validate", "-o", "name", "-f", "-"], list(guards));
+            if (created.code !== 0) {
+                report.fail({ check, file: tree.root, message: `creating the admission policies: ${tail(created.stderr)}` });
+                continue;
+            }
+            // One deadline for the API server to load the policy, however many Deployments are checked.
+            const loaded = Date.now() + LOAD_SECONDS * 1000;
+            for (const { o, source } of unmutated) refusedUnmutated(kubectl, o, source, loaded, check, tree.root, report);
+            for (const { o, source } of admitted) admittedMutated(kubectl, o, source, check, tree.root, report);
+        } finally {
+            kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], list(guards));
+        }
+    }
+}
+
+type Kubectl = (args: string[], input?: string) => { code: number; stdout: string; stderr: string };
+
+function dryRun(kubectl: Kubectl, o: KubeObject) {
+    return kubectl(["apply", "--server-side", "--field-manager=validate", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(o));
+}
+
+/** Git's Deployment must be refused once the policy is loaded; waiting for the load is what the deadline is for. */
+function refusedUnmutated(kubectl: Kubectl, o: KubeObject, source: string, deadline: number, check: string, file: string, report: Report): void {
+    for (;;) {
+        const r = dryRun(kubectl, o);
+        const m = denial.exec(r.stderr);
+        if (r.code !== 0 && m) {
+            report.pass(check, `${describe(o)} from ${source} (not mutated): refused by ${POLICY} ${m[1]}: ${m[3]}`);
+            return;
+        }
+        if (r.code !== 0) {
+            report.fail({ check, file, object: `${describe(o)} from ${source}`, message: `refused, but not by an admission policy:\n${tail(r.stderr)}` });
+            return;
+        }
+        if (Date.now() > deadline) {
+            report.fail({
+                check,
+                file,
+                object: `${describe(o)} from ${source}`,
+                message: `admitted as Git holds it (no digest, no securityContext) ${LOAD_SECONDS} s after the admission policies were created: they would let an unmutated Deployment run`,
+            });
+            return;
+        }
+        spawnSleep(1);
+    }
+}
+
+function admittedMutated(kubectl: Kubectl, o: KubeObject, source: string, check: string, file: string, report: Report): void {
+    const r = dryRun(kubectl, o);
+    if (r.code === 0) report.pass(check, `${describe(o)} from ${source}: admitted`);
+    else report.fail({ check, file, object: `${describe(o)} from ${source}`, message: `refused though Kyverno mutated it:\n${tail(r.stderr)}` });
+}
+
+function isDeployment(o: KubeObject): boolean {
+    return o.kind === "Deployment" && o.apiVersion === "apps/v1";
+}
+
+function dedupe(objects: KubeObject[]): KubeObject[] {
+    return [...new Map(objects.map((o) => [`${o.apiVersion} ${describe(o)}`, o])).values()];
+}
+
+function list(objects: KubeObject[]): string {
+    return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
+}
+
+function spawnSleep(seconds: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+}
