@@ -79,10 +79,16 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         const key = (await stateResources()).find((res) => res.type === "tls:index/privateKey:PrivateKey");
         assert.ok(key?.outputs, "the failed up saved no deploy key");
         const publicKey = String(key.outputs.publicKeyOpenssh).trim();
-        const privateKey = String((await stateResources(true)).find((res) => res.type === "tls:index/privateKey:PrivateKey")?.outputs?.privateKeyOpenssh);
+        // --show-secrets gives a secret as {<signature>, plaintext: <its JSON>}.
+        const shown = (await stateResources(true)).find((res) => res.type === "tls:index/privateKey:PrivateKey")?.outputs?.privateKeyOpenssh as
+            { plaintext?: string } | undefined;
+        const privateKey = String(JSON.parse(shown?.plaintext ?? '""'));
         assert.match(privateKey, /BEGIN OPENSSH PRIVATE KEY/);
         generated = { publicKey, privateKey };
         assertRefused(r, publicKey, privateKey, "first up, generated key");
+        // The failed up still records the outputs: the printed key is deployKeyPublic.
+        const out = (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
+        assert.equal(String(out.deployKeyPublic).trim(), publicKey, "the printed key is not the stack output deployKeyPublic");
         for (const ns of ["flux-system", "kyverno", "cert-manager"]) assert.equal(await env.kube.namespace(ns), undefined, `namespace ${ns} was created`);
     });
 
