@@ -14,15 +14,7 @@ import { upCommand } from "../../stacks/pulumi-command";
 import { loadSettings } from "../../stacks/settings";
 import { GitSshServer, SshKeyPair, startGitSshServer } from "../support/git-ssh-server";
 import { installMocks, settle, sshGitConfig } from "./support/mocks";
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    throw new Error("expected a failure");
-}
+import { rejection } from "./support/rejection";
 
 describe("the deploy key's read-access check", function () {
     this.timeout(60_000);

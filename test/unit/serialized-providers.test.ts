@@ -13,6 +13,7 @@ import { FleetFilesProvider, FleetFilesState } from "../../components/fleet-sync
 import { fleetOwnership } from "../../components/fleet-tree";
 import { GitHubRepositoryProvider, GitHubRepositoryState } from "../../components/github/repository-provider";
 import { GitHttpServer, startGitHttpServer } from "../support/git-http-server";
+import { rejection } from "./support/rejection";
 
 const token = "ghp_serialized_provider_test_token_0000";
 
@@ -37,16 +38,6 @@ function fleetState(url: string, environment: string): FleetFilesState {
         ownedPrefixes: fleetOwnership(environment).owned,
         author: { name: "test", email: "test@example.invalid" },
     };
-}
-
-/** What a dynamic provider's rejection looks like to the engine: the gRPC message is err.message. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-    try {
-        await p;
-    } catch (err) {
-        return err as Error;
-    }
-    throw new Error("expected a failure");
 }
 
 describe("the dynamic providers, serialized as the engine runs them", function () {
