@@ -14,7 +14,7 @@ import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { gitEnv } from "../fleet-sync/git-workspace";
+import { gitEnv, gitSaid } from "../fleet-sync/git-workspace";
 
 export interface DeployKeyAccessInputs {
     /** The ssh:// URL Flux clones. */
@@ -88,17 +88,11 @@ export async function checkReadAccess(inputs: DeployKeyAccessInputs, lsRemote: L
 type FailureKind = "refused" | "missing" | "hostKey" | "unreachable" | "other";
 
 function failureKind(said: string): FailureKind {
-    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i.test(said)) return "hostKey";
+    if (gitSaid.wrongHostKey.test(said)) return "hostKey";
     if (/Permission denied|not authori[sz]ed|access denied|\bDENIED\b|Authentication failed/i.test(said)) return "refused";
     // Servers answer "not found" for a repository the key may not see.
     if (/not found|does not appear to be a git repository|does not exist|No such repository/i.test(said)) return "missing";
-    if (
-        /Connection refused|Could not resolve host|Name or service not known|Connection timed out|No route to host|Network is unreachable|no answer within/i.test(
-            said,
-        )
-    ) {
-        return "unreachable";
-    }
+    if (gitSaid.unreachable.test(said)) return "unreachable";
     return "other";
 }
 

@@ -196,16 +196,19 @@ function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: st
     });
 }
 
+/** What git (or ssh under it) says when the server cannot be reached, or shows a host key the settings do not list. */
+export const gitSaid = {
+    unreachable:
+        /Connection refused|Failed to connect|Could not resolve host|Name or service not known|Connection timed out|No route to host|Network is unreachable|no answer within/i,
+    wrongHostKey: /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i,
+};
+
 /** What to do about the git failures a user can fix. */
 export function gitHint(said: string, url: string): string {
-    if (
-        /Connection refused|Failed to connect|Could not resolve host|Name or service not known|Connection timed out|No route to host|Network is unreachable|no answer within/i.test(
-            said,
-        )
-    ) {
+    if (gitSaid.unreachable.test(said)) {
         return `The Git server of ${url} cannot be reached: start it (or fix the URL in the settings), then run the same command again; nothing was pushed.`;
     }
-    if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i.test(said)) {
+    if (gitSaid.wrongHostKey.test(said)) {
         return "The server's SSH host key is not the one in the settings: set gitKnownHosts to its `ssh-keyscan` line, then run the same command again.";
     }
     if (/Permission denied \(publickey|Authentication failed|HTTP 401|returned error: 40[13]|could not read Username/i.test(said)) {
