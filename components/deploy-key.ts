@@ -1,18 +1,32 @@
 // DeployKey: the SSH key pair Flux reads the fleet repository with, one per
 // environment: generated (ED25519), or the one the stack supplies
-// (deployKeyPrivateKey). On GitHub it is registered read-only; on another Git
-// server the public half is an output for the operator to register.
-import * as github from "@pulumi/github";
+// (deployKeyPrivateKey). On GitHub it is registered read-only, by a dynamic
+// provider that keeps no token in the state; on another Git server the public
+// half is an output for the operator to register.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { SuppliedDeployKey } from "../stacks/settings";
+import { GitHubDeployKeyProvider, GitHubDeployKeyState } from "./github/deploy-key-provider";
 
 export interface DeployKeyArgs {
     environment: string;
-    /** Register the key on this GitHub repository; omit for other Git servers. */
-    github?: { repository: pulumi.Input<string>; provider: github.Provider };
+    /** Register the key on this GitHub repository (apiUrl: only tests change it); omit for other Git servers. */
+    github?: { owner: string; repository: pulumi.Input<string>; apiUrl?: string };
     /** Use this key instead of generating one. */
     supplied?: SuppliedDeployKey;
+}
+
+type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+type GitHubDeployKeyArgs = Inputs<Omit<GitHubDeployKeyState, "adopted">>;
+
+/** A deploy key on a GitHub repository (./github/deploy-key-provider.ts). */
+export class GitHubDeployKey extends pulumi.dynamic.Resource {
+    declare readonly title: pulumi.Output<string>;
+    declare readonly adopted: pulumi.Output<boolean>;
+    constructor(name: string, props: GitHubDeployKeyArgs, opts?: pulumi.CustomResourceOptions) {
+        const outputs = { adopted: undefined };
+        super(new GitHubDeployKeyProvider(), name, { ...outputs, ...props }, opts, "gitops-kyverno", "GitHubDeployKey");
+    }
 }
 
 export class DeployKey extends pulumi.ComponentResource {
@@ -21,7 +35,7 @@ export class DeployKey extends pulumi.ComponentResource {
     readonly privateKey: pulumi.Output<string>;
     readonly fingerprint: pulumi.Output<string>;
     /** The registration on GitHub; Flux must not start before it exists. */
-    readonly registration?: github.RepositoryDeployKey;
+    readonly registration?: GitHubDeployKey;
 
     constructor(name: string, args: DeployKeyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:fleet:DeployKey", name, {}, opts);
@@ -40,15 +54,17 @@ export class DeployKey extends pulumi.ComponentResource {
             this.fingerprint = key.publicKeyFingerprintSha256;
         }
         if (args.github) {
-            this.registration = new github.RepositoryDeployKey(
+            this.registration = new GitHubDeployKey(
                 name,
                 {
+                    owner: args.github.owner,
                     repository: args.github.repository,
                     title: `flux-${args.environment}`,
                     key: this.publicKey,
                     readOnly: true,
+                    apiUrl: args.github.apiUrl ?? "https://api.github.com",
                 },
-                { parent: this, provider: args.github.provider },
+                { parent: this },
             );
         }
         this.registerOutputs({ publicKey: this.publicKey, fingerprint: this.fingerprint });

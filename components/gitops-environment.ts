@@ -11,7 +11,6 @@
 // with the key to authorize, instead of Flux waiting minutes on its source.
 // Destroy runs the same graph backwards: Flux's sync goes first, while its
 // operator and Kyverno still run.
-import * as github from "@pulumi/github";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { upCommand } from "../stacks/pulumi-command";
@@ -52,12 +51,9 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        let githubKey: { repository: pulumi.Input<string>; provider: github.Provider } | undefined;
-        if (s.git.provider === "github") {
-            const provider = new github.Provider(`${name}-github`, { owner: s.git.owner, token: s.git.token }, { parent: this });
-            githubKey = { repository: this.repository.githubName!, provider };
-        }
-        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github: githubKey, supplied: s.deployKey }, { parent: this });
+        // On GitHub the key is registered through the REST API with the token read at each operation, never stored.
+        const github = s.git.provider === "github" ? { owner: s.git.owner, repository: this.repository.githubName! } : undefined;
+        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github, supplied: s.deployKey }, { parent: this });
         // Not on GitHub: the program registers the key there itself, and the check
         // would need outbound SSH to github.com, which many CI networks block.
         if (s.git.provider === "ssh") {

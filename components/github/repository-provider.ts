@@ -10,6 +10,7 @@
 // The token is no input: it is read at each operation (see ../credentials.ts).
 import type * as pulumi from "@pulumi/pulumi";
 import { CurrentCredentials } from "../credentials";
+import { Answer, failure, fieldErrors, GitHubRest, RetryPolicy } from "./rest";
 
 /** The topic the program puts on a repository it creates: its mark of ownership. */
 export const ownershipTopic = "gitops-kyverno-fleet";
@@ -45,23 +46,20 @@ interface RepoJson {
     topics?: string[];
 }
 
-interface Answer {
-    status: number;
-    json: any;
-}
-
 /** Inputs stored by earlier versions of this provider, which kept the token in the state. */
 const legacyCredentialFields = ["token"];
 
-function failure(what: string, res: Answer): Error {
-    const hint =
-        res.status === 401 ? " (the token is invalid or expired)" : res.status === 403 ? " (the token lacks the repo scope, or Administration write)" : "";
-    // GitHub's message, and for a 422 the field errors that say which input it refused.
-    const details = Array.isArray(res.json?.errors)
-        ? `; ${res.json.errors.map((e: unknown) => (typeof e === "string" ? e : JSON.stringify(e))).join("; ")}`
-        : "";
-    const said = typeof res.json?.message === "string" ? res.json.message : JSON.stringify(res.json ?? "(no body)");
-    return new Error(`${what}: GitHub answered ${res.status}${hint}: ${said}${details}`);
+/** What a 403 on deleting means: that scope is not in the ones creating needs. */
+const deleteHint = {
+    403:
+        "deleting a repository needs the delete_repo scope (classic token) or Administration write (fine-grained); " +
+        "or keep it: pulumi config set deleteRepositoryOnDestroy false, pulumi up, then destroy again",
+};
+
+/** GitHub's 422 when the name is taken: {errors: [{field: "name", message: "name already exists on this account"}]}. */
+function nameTaken(res: Answer): boolean {
+    const named = fieldErrors(res.json).some((e) => e.field === "name" && /already exists/i.test(e.message ?? ""));
+    return res.status === 422 && (named || /name already exists/i.test(String(res.json?.message ?? "")));
 }
 
 function outputs(state: GitHubRepositoryState, repo: RepoJson, created: boolean): GitHubRepositoryState {
@@ -89,10 +87,14 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
     /** How long to wait for the mark of a repository another environment is creating right now. */
     markWaitMs = 10_000;
 
-    constructor(private readonly credentials = new CurrentCredentials()) {}
+    private readonly github: GitHubRest;
+
+    constructor(credentials = new CurrentCredentials(), retry: Partial<RetryPolicy> = {}) {
+        this.github = new GitHubRest(credentials, retry);
+    }
 
     async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-        this.credentials.useConfig(req.config);
+        this.github.useConfig(req.config);
     }
 
     async check(olds: GitHubRepositoryState, news: GitHubRepositoryState) {
@@ -122,7 +124,7 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
             description: inputs.description,
             auto_init: true,
         });
-        if (made.status === 422) {
+        if (nameTaken(made)) {
             // Another environment created it between our look-up and now: adopt it once
             // it carries the mark, which that environment adds right after creating it.
             const deadline = Date.now() + this.markWaitMs;
@@ -171,7 +173,7 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
             );
         }
         const res = await this.api(props, "DELETE", `/repos/${id}`);
-        if (res.status !== 204 && res.status !== 404) throw failure(`deleting ${id}`, res);
+        if (res.status !== 204 && res.status !== 404) throw failure(`deleting ${id}`, res, deleteHint);
     }
 
     async read(id: string, props?: GitHubRepositoryState) {
@@ -229,30 +231,8 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
             .sort();
     }
 
-    private async api(state: GitHubRepositoryState, method: string, route: string, body?: unknown): Promise<Answer> {
-        const url = `${state.apiUrl}${route}`;
-        const res = await fetch(url, {
-            method,
-            headers: {
-                Accept: "application/vnd.github+json",
-                Authorization: `Bearer ${this.credentials.githubToken()}`,
-                "X-GitHub-Api-Version": "2022-11-28",
-                ...(body ? { "Content-Type": "application/json" } : {}),
-            },
-            body: body ? JSON.stringify(body) : undefined,
-        }).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
-            // fetch says only "fetch failed"; the reason is in its cause.
-            const why = [err.cause?.code, err.cause?.message].filter(Boolean).join(" ") || err.message;
-            throw new Error(
-                `${method} ${url} failed: ${why}. Check that the GitHub API is reachable from here (proxy, DNS, firewall), then run the same command again.`,
-            );
-        });
-        const text = await res.text();
-        try {
-            return { status: res.status, json: text ? JSON.parse(text) : undefined };
-        } catch {
-            return { status: res.status, json: { message: text.slice(0, 200) } };
-        }
+    private api(state: GitHubRepositoryState, method: string, route: string, body?: unknown): Promise<Answer> {
+        return this.github.call(state.apiUrl, method, route, body);
     }
 }
 

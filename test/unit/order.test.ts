@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { GitOpsEnvironment } from "../../components/gitops-environment";
 import { loadSettings } from "../../stacks/settings";
-import { githubConfig, installMocks, settle } from "./support/mocks";
+import { dynamicType, githubConfig, installMocks, settle } from "./support/mocks";
 
 interface Seen {
     type: string;
@@ -91,8 +91,9 @@ describe("the order of an environment's resources", () => {
     });
 
     it("registers the deploy key on GitHub inside the DeployKey component Flux waits for", () => {
-        const registration = find("github:index/repositoryDeployKey:RepositoryDeployKey");
+        const registration = find(dynamicType("GitHubDeployKey"));
         assert.strictEqual(registration.parent, env.deployKey);
+        assert.strictEqual(registration.resource, env.deployKey.registration);
     });
 
     it("pushes the tree only once the repository exists", () => {

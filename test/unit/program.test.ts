@@ -100,10 +100,13 @@ for (const stack of ["staging", "production"]) {
         it("registers a read-only ED25519 deploy key for this environment on the shared repository", () => {
             const key = one(registered, "tls:index/privateKey:PrivateKey");
             assert.strictEqual(key.inputs.algorithm, "ED25519");
-            const deployKey = one(registered, "github:index/repositoryDeployKey:RepositoryDeployKey");
+            const deployKey = one(registered, dynamicType("GitHubDeployKey"));
             assert.strictEqual(deployKey.inputs.readOnly, true);
+            assert.strictEqual(deployKey.inputs.owner, "acme-platform");
             assert.strictEqual(deployKey.inputs.repository, "fleet-infra");
             assert.strictEqual(deployKey.inputs.title, `flux-${stack}`);
+            assert.strictEqual(deployKey.inputs.key, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey");
+            assert.strictEqual(deployKey.inputs.apiUrl, "https://api.github.com");
         });
 
         it("declares the shared repository private, kept on destroy unless opted in", () => {

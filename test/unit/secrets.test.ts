@@ -1,8 +1,8 @@
 // Secrets stay secrets: the deploy key's private half reaches the engine only as
-// a secret value, the GitHub token only as the GitHub provider's secret config,
-// the dynamic providers hold no credential at all (they read the current one at
-// each operation), and nothing exported or committed holds any of them, in any
-// form: as is, base64-encoded or JSON-escaped.
+// a secret value, the GitHub token not at all (no provider or resource takes it:
+// the dynamic providers read the current one at each operation), and nothing
+// exported or committed holds any of them, in any form: as is, base64-encoded or
+// JSON-escaped.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { secretForms, secretsIn } from "../support/secret-forms";
@@ -76,7 +76,20 @@ for (const [label, config, secretKeys] of [
         it("every other input that holds a secret, in any form, is marked secret", () => {
             const leaks = holders(registered).filter((h) => !h.secret);
             assert.deepStrictEqual(leaks, []);
-            if (label === "a GitHub stack") assert.ok(one(registered, "pulumi:providers:github").secretPaths.includes("token"));
+        });
+
+        it("no provider takes the GitHub token, and no resource's inputs or outputs hold it in any form, secret or not", () => {
+            const github = registered.filter((r) => r.type === "pulumi:providers:github" || r.type.startsWith("github:"));
+            assert.deepStrictEqual(
+                github.map((r) => `${r.type} ${r.name}`),
+                [],
+            );
+            const holding = registered.flatMap((r) =>
+                (["inputs", "outputs"] as const)
+                    .filter((side) => secretsIn(JSON.stringify(r[side]), { token }).length > 0)
+                    .map((side) => `${r.type} ${r.name} ${side}`),
+            );
+            assert.deepStrictEqual(holding, []);
         });
 
         it("no stack output holds a secret in plaintext, in any form", async () => {

@@ -11,8 +11,10 @@ import * as net from "net";
 import * as path from "path";
 import { FleetFilesProvider, FleetFilesState } from "../../components/fleet-sync/provider";
 import { fleetOwnership } from "../../components/fleet-tree";
+import { GitHubDeployKeyProvider } from "../../components/github/deploy-key-provider";
 import { GitHubRepositoryProvider, GitHubRepositoryState } from "../../components/github/repository-provider";
 import { GitHttpServer, startGitHttpServer } from "../support/git-http-server";
+import { GitHubFake } from "./support/github-fake";
 import { rejection } from "./support/rejection";
 
 const token = "ghp_serialized_provider_test_token_0000";
@@ -100,6 +102,32 @@ describe("the dynamic providers, serialized as the engine runs them", function (
         assert.ok(err instanceof Error && typeof err.stack === "string");
         assert.ok(err.message.startsWith(`GET ${inputs.apiUrl}/repos/acme/fleet-infra failed: ECONNREFUSED`), err.message);
         assert.doesNotMatch(err.message, new RegExp(token));
+    });
+
+    it("the deploy key provider registers, reads and deletes a key with the token from the stack's config, and fails with GitHub's words", async () => {
+        const gh = new GitHubFake();
+        await gh.start();
+        try {
+            gh.reset();
+            gh.validToken = token;
+            gh.repo("acme/fleet-infra");
+            const provider = await asTheEngineRunsIt(new GitHubDeployKeyProvider(undefined, { timeoutMs: 300 }), dir);
+            const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISerialized";
+            const inputs = { owner: "acme", repository: "fleet-infra", title: "flux-staging", key, readOnly: true, apiUrl: gh.url };
+            const { id, outs } = await provider.create(inputs);
+            assert.strictEqual((await provider.read(id, outs)).id, id);
+            await provider.delete(id, outs);
+            assert.deepStrictEqual(gh.repos.get("acme/fleet-infra")!.keys, []);
+            assert.ok(gh.calls.every((c) => c.auth === `Bearer ${token}`));
+            const err = await rejection(provider.create({ ...inputs, key: "not a key" }));
+            assert.ok(err instanceof Error && typeof err.stack === "string");
+            assert.match(
+                err.message,
+                /^registering the deploy key flux-staging on acme\/fleet-infra: GitHub answered 422: Validation Failed; key: key is invalid/,
+            );
+        } finally {
+            await gh.stop();
+        }
     });
 });
 

@@ -9,6 +9,8 @@ export interface Registered {
     inputs: Record<string, any>;
     /** Dotted paths of the inputs that arrived as secrets. */
     secretPaths: string[];
+    /** The state the mocks answered with (the resource's outputs), secrets unwrapped. */
+    outputs: Record<string, any>;
     provider?: string;
     /** Providers named per package in the resource's own options (components send these, not `provider`). */
     providers: Record<string, string>;
@@ -42,8 +44,10 @@ export function installMocks(stack: string, config: Record<string, string>, secr
                 const secretPaths: string[] = [];
                 const inputs = unwrap(args.inputs, "", secretPaths);
                 const providers = providersOf.get(`${args.type}::${args.name}`) ?? {};
-                registered.push({ type: args.type, name: args.name, inputs, secretPaths, provider: args.provider, providers });
-                return { id: `${args.name}-id`, state: mockState(args.type, args.inputs) };
+                const state = mockState(args.type, args.inputs);
+                const outputs = unwrap(state, "", []);
+                registered.push({ type: args.type, name: args.name, inputs, secretPaths, outputs, provider: args.provider, providers });
+                return { id: `${args.name}-id`, state };
             },
             call(args) {
                 return args.inputs;
