@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeCluster } from "./control-plane";
 import type { KubeClient, KubeObject } from "./kube-client";
-import { hasExited, launch, logPath, stopProcess } from "./processes";
+import { hasExited, killGroup, launch, logPath, stopProcess } from "./processes";
 import { toolHome } from "./tool-home";
 import { findBinary, freePort } from "./util";
 
@@ -131,6 +131,8 @@ export class HostControllerSupervisor {
     private readonly running = new Map<string, Running>();
     /** Deployments stopped by a scale to zero: their removal still needs its cleanup. */
     private readonly scaledDown = new Set<string>();
+    /** Deployments whose process is held down after crash(), as a crash loop or a lost node leaves them. */
+    private readonly held = new Set<string>();
     private timer?: NodeJS.Timeout;
     private polling = false;
     private stopped = false;
@@ -161,6 +163,27 @@ export class HostControllerSupervisor {
             restarts: r.restarts,
             log: logPath(this.cluster.dir, logName(r.controller)),
         }));
+    }
+
+    /**
+     * Kills a controller's process (SIGKILL, so it cleans nothing up, as when its
+     * node is lost) and keeps it down until release(); its Deployment is left as
+     * it is. `id` is "namespace/deployment".
+     */
+    async crash(id: string): Promise<void> {
+        this.held.add(id);
+        while (this.polling) await new Promise((r) => setTimeout(r, 50));
+        const r = this.running.get(id);
+        if (!r || hasExited(r.process)) return;
+        const exited = new Promise<void>((resolve) => r.process.once("exit", () => resolve()));
+        killGroup(r.process, "SIGKILL");
+        await exited;
+        this.note(`${id}: crashed on request, held down`);
+    }
+
+    /** Lets a crashed controller be started again at the next poll. */
+    release(id: string): void {
+        this.held.delete(id);
     }
 
     async stop(): Promise<void> {
@@ -195,6 +218,7 @@ export class HostControllerSupervisor {
                     continue;
                 }
                 this.scaledDown.delete(id);
+                if (this.held.has(id)) continue;
                 const container = mainContainer(deploy);
                 const key = JSON.stringify([container.args ?? [], container.command ?? [], container.env ?? []]);
                 if (current && current.key === key && !hasExited(current.process)) continue;

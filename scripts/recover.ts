@@ -91,6 +91,8 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
     // 3. The stale lock.
     for (const l of staleLocks) {
         fs.rmSync(l.file, { force: true });
+        // The blob store's metadata sidecar of the lock.
+        fs.rmSync(`${l.file}.attrs`, { force: true });
         did(`removed the stale lock ${l.file}: ${l.reason}`);
     }
     if (!backendDir && opts.cancelLock) {
@@ -159,21 +161,19 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
         resolutions.push(resolve(op, existing));
     }
     const imports = resolutions.filter((r): r is Extract<Resolution, { action: "import" }> => r.action === "import");
-    const keep = new Set(imports.map((i) => i.urn));
-    state.deployment.pending_operations = pending.filter((p) => keep.has(p.resource.urn));
-    if (resolutions.some((r) => r.action === "clear")) await pulumi.importState(state);
-    for (const r of resolutions.filter((r) => r.action === "clear")) did(r.why);
+    const clears = resolutions.filter((r) => r.action === "clear");
     if (imports.length > 0) {
-        await pulumi.importPendingCreates(imports);
-        // A refresh limited to the imported URNs is enough when the engine counts a pending import as one of them; check.
-        const after = await pulumi.exportState();
-        const stillPending = imports.filter((i) => (after?.deployment.pending_operations ?? []).some((p) => p.resource.urn === i.urn));
-        if (stillPending.length > 0) {
-            say(`the targeted refresh left ${stillPending.length} import(s) pending; refreshing the whole stack to complete them`);
-            await pulumi.mustRun(["refresh", "--yes", "--skip-preview"], { show: true });
+        await pulumi.importPendingCreates(imports, clears.length > 0);
+        const left = (await pulumi.exportState())?.deployment.pending_operations ?? [];
+        if (left.length > 0) {
+            throw new Error(`the refresh left ${left.length} pending operation(s): ${left.map((p) => `${p.type} ${p.resource.urn}`).join(", ")}`);
         }
-        for (const r of imports) did(r.why);
+    } else if (clears.length > 0) {
+        // `pulumi stack import` drops every pending operation: the clears, all of them here.
+        state.deployment.pending_operations = [];
+        await pulumi.importState(state);
     }
+    for (const r of [...clears, ...imports]) did(r.why);
     return done;
 }
 

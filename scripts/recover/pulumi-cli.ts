@@ -79,11 +79,17 @@ export class PulumiCli {
         }
     }
 
-    /** Imports pending creates by ID; the refresh reads only those resources. */
-    async importPendingCreates(imports: { urn: string; id: string }[]): Promise<void> {
+    /**
+     * One refresh that imports the pending creates given by ID and, with
+     * clearOtherCreates, drops every other pending create (the engine drops the
+     * other pending operations itself). Not targeted: a pending create is no
+     * resource yet, so --target cannot name it. It must be one command, on the
+     * state as the killed run left it: `pulumi stack import` drops pending operations.
+     */
+    async importPendingCreates(imports: { urn: string; id: string }[], clearOtherCreates: boolean): Promise<void> {
         const args = ["refresh", "--yes", "--skip-preview"];
-        for (const i of imports) args.push("--target", i.urn);
         for (const i of imports) args.push("--import-pending-creates", i.urn, "--import-pending-creates", i.id);
+        if (clearOtherCreates) args.push("--clear-pending-creates");
         await this.mustRun(args, { show: true });
     }
 

@@ -132,14 +132,18 @@ export interface WorkloadObject {
 export const kyvernoAdmissionController = { namespace: "kyverno", name: "kyverno-admission-controller" };
 
 /**
- * Kyverno's admission controller. Its Deployment webhook fails closed, so while no
- * replica is available every dev-team Deployment is refused (Flux's apply of `apps`
- * fails) until it is back; other namespaces are not sent to Kyverno.
+ * Kyverno's admission controller. While no replica answers, no dev-team Deployment
+ * is admitted unmutated: its fail-closed webhook refuses it, or, once Kyverno
+ * removed its webhooks (it does when scaled to 0), the require-kyverno-mutation
+ * backstop does; Flux's apply of `apps` fails until it is back. Other namespaces
+ * are not sent to Kyverno.
  */
 export function kyvernoAdmission(o: WorkloadObject | undefined, stack?: string): Finding {
     const { namespace, name } = kyvernoAdmissionController;
     const subject = `Deployment ${namespace}/${name}`;
-    const effect = "Kyverno's fail-closed webhook refuses every dev-team Deployment (Flux cannot apply apps) until it is back";
+    const effect =
+        "no dev-team Deployment is admitted unmutated (Kyverno's fail-closed webhook, or the require-kyverno-mutation policy once Kyverno " +
+        "removed its webhooks, refuses it) and Flux cannot apply apps until it is back";
     if (!o) {
         const up = stack ? `npm run up -- ${stack}` : "npm run up -- STACK";
         return { subject, ok: false, detail: `not found: Kyverno is not installed; ${up} installs it` };
@@ -163,11 +167,16 @@ export function kyvernoAdmission(o: WorkloadObject | undefined, stack?: string):
     return { subject, ok: true, detail: `${available} of ${wanted} replicas available` };
 }
 
-/** A Flux object that failed because Kyverno's webhook did not answer says so, naming where to look. */
+/** A Flux object that failed because Kyverno did not answer, or did not mutate, says so, naming where to look. */
 export function blameKyvernoWebhook(f: Finding): Finding {
-    if (f.ok || !/failed calling webhook "[^"]*kyverno[^"]*"/.test(f.detail)) return f;
-    return {
-        ...f,
-        detail: `${f.detail} [cause: Kyverno's admission webhook did not answer; see ${objectName("Deployment", { metadata: kyvernoAdmissionController })}]`,
-    };
+    if (f.ok) return f;
+    const see = objectName("Deployment", { metadata: kyvernoAdmissionController });
+    if (/failed calling webhook "[^"]*kyverno[^"]*"/.test(f.detail)) {
+        return { ...f, detail: `${f.detail} [cause: Kyverno's admission webhook did not answer; see ${see}]` };
+    }
+    // The backstop's messages (fleet/infrastructure/configs/admission/require-kyverno-mutation.yaml).
+    if (/require-kyverno-mutation|did not mutate it/.test(f.detail)) {
+        return { ...f, detail: `${f.detail} [cause: Kyverno did not mutate it (not admitting yet, or down); see ${see}]` };
+    }
+    return f;
 }

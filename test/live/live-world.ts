@@ -1,15 +1,19 @@
 // What the live-loop test adds to the end-to-end world: the Flux CLI against
 // the staging cluster, a clone of the fleet repository, reconcile requests,
 // and a poll helper that states its bound.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KubeClient, KubeObject, readyCondition } from "../../local-cluster/kube-client";
 import { findBinary } from "../../local-cluster/util";
 import { E2eWorld, Environment } from "../e2e/fixture";
+import { repoRoot } from "../support/pulumi-cli";
 
 export { nextPodinfoTag } from "../e2e/fixture";
+
+export const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
+export const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 
 export class LiveWorld extends E2eWorld {
     staging!: Environment;
@@ -59,6 +63,35 @@ export class LiveWorld extends E2eWorld {
 
     async deployment(): Promise<KubeObject | undefined> {
         return this.kube.get("/apis/apps/v1/namespaces/podinfo/deployments/podinfo");
+    }
+
+    async podinfoImage(): Promise<string | undefined> {
+        return (await this.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+    }
+
+    /** `npm run status -- staging` against the staging cluster, as a user runs it. */
+    status(): SpawnSyncReturns<string> {
+        const { kubeconfig, context } = this.staging.cluster;
+        return spawnSync("bash", [path.join(repoRoot, "scripts", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
+            cwd: repoRoot,
+            encoding: "utf8",
+        });
+    }
+
+    /** The loop's state in a few lines, for a failed bound: the source, each Kustomization, podinfo's image, and `extra`. */
+    async describeLoop(extra: () => Promise<string[]> = async () => []): Promise<string> {
+        const lines: string[] = [];
+        for (const [what, p] of [
+            ["GitRepository", GITREPO],
+            ["ks/flux-system", ks("flux-system")],
+            ["ks/infra-configs", ks("infra-configs")],
+            ["ks/apps", ks("apps")],
+        ]) {
+            const c = readyCondition(await this.kube.get(p));
+            lines.push(`${what}: ${c ? `${c.status} ${c.reason ?? ""} ${c.message ?? ""}` : "absent"}`);
+        }
+        lines.push(...(await extra()), `podinfo image: ${await this.podinfoImage()}`);
+        return lines.join("\n");
     }
 }
 

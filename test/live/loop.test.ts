@@ -7,17 +7,13 @@
 // nothing. The steps share one cluster and run in order; each bound is stated
 // and each measured time printed.
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readyCondition } from "../../local-cluster/kube-client";
-import { repoRoot } from "../support/pulumi-cli";
-import { eventually, LiveWorld, nextPodinfoTag } from "./live-world";
+import { eventually, GITREPO, ks, LiveWorld, nextPodinfoTag } from "./live-world";
 
 const minutes = (n: number) => n * 60_000;
 const FLUX = "/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux";
-const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
-const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 const policy = (name: string) => `/apis/kyverno.io/v1/clusterpolicies/${name}`;
 const policies = ["add-restricted-security-context", "resolve-image-digest"];
 /** The bound for a change to converge after `pulumi up` returns (the goal is 30 s). */
@@ -30,28 +26,9 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     const world = new LiveWorld();
     const up = () => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
     const fleetCommit = async () => String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value.fleetCommit);
-    const status = () => {
-        const { kubeconfig, context } = world.staging.cluster;
-        return spawnSync("bash", [path.join(repoRoot, "scripts", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
-            cwd: repoRoot,
-            encoding: "utf8",
-        });
-    };
-    const liveImage = async () => (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
-    const describeLoop = async () => {
-        const lines: string[] = [];
-        for (const [what, p] of [
-            ["GitRepository", GITREPO],
-            ["ks/flux-system", ks("flux-system")],
-            ["ks/infra-configs", ks("infra-configs")],
-            ["ks/apps", ks("apps")],
-        ]) {
-            const c = readyCondition(await world.kube.get(p));
-            lines.push(`${what}: ${c ? `${c.status} ${c.reason ?? ""} ${c.message ?? ""}` : "absent"}`);
-        }
-        lines.push(`podinfo image: ${await liveImage()}`);
-        return lines.join("\n");
-    };
+    const status = () => world.status();
+    const liveImage = () => world.podinfoImage();
+    const describeLoop = () => world.describeLoop();
 
     before(async function () {
         this.timeout(minutes(5));

@@ -161,7 +161,7 @@ describe("status (real API server)", function () {
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
         assert.match(
             r.stderr,
-            /Deployment kyverno\/kyverno-admission-controller: scaled to 0: Kyverno's fail-closed webhook refuses every dev-team Deployment .*Fix: kubectl -n kyverno scale deployment kyverno-admission-controller --replicas=1/,
+            /Deployment kyverno\/kyverno-admission-controller: scaled to 0: no dev-team Deployment is admitted unmutated .*Fix: kubectl -n kyverno scale deployment kyverno-admission-controller --replicas=1/,
         );
         assert.match(
             r.stderr,
@@ -169,6 +169,21 @@ describe("status (real API server)", function () {
         );
         assert.doesNotMatch(r.stderr, /infrastructure|ClusterPolicy|podinfo\/podinfo (images|securityContext)/);
         kubectl(kc, ["-n", "kyverno", "scale", "deployment/kyverno-admission-controller", "--replicas=1"]);
+    });
+
+    it("names Kyverno as the cause when the require-kyverno-mutation backstop refused Flux's apply", () => {
+        healthy();
+        const refused =
+            "Deployment/podinfo/podinfo dry-run failed: admission webhook denied: ValidatingAdmissionPolicy 'require-kyverno-mutation' " +
+            "with binding 'require-kyverno-mutation' denied request: Deployment podinfo: image ghcr.io/stefanprodan/podinfo:6.9.2 is not pinned " +
+            "by digest: Kyverno's resolve-image-digest policy did not mutate it";
+        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", { conditions: [ready("False", refused)] });
+        const r = status(flags);
+        assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+        assert.match(
+            r.stderr,
+            /Kustomization flux-system\/apps: Ready=False .*not pinned by digest.* \[cause: Kyverno did not mutate it \(not admitting yet, or down\); see Deployment kyverno\/kyverno-admission-controller\]/,
+        );
     });
 
     it("names a Kustomization whose spec changed but is not reconciled yet", () => {
