@@ -50,7 +50,7 @@ stage "fleet tree breaks are caught" npm run --silent test:validate
 stage "day-2 commands and workflows against a local API server" npm run --silent test:ops
 stage "end to end: the real Pulumi engine" npm run --silent test:e2e
 stage "the live GitOps loop: real Flux, Kyverno and charts" npm run --silent test:live
-# npm run test:faults (test/faults) joins these stages once it has passed live; see the open issue 16.
+stage "faults: two environments at once, killed runs, an unknown deploy key, Kyverno down" npm run --silent test:faults
 stage "npm run demo, its printed commands, and Flux's web UI in Chromium" npm run --silent test:demo
 
 summary 0
