@@ -14,7 +14,7 @@ plugins="$PULUMI_HOME/plugins"
 
 # name  sdk-version  tool (scripts/tools/<tool>.sh)
 providers=(
-  "kubernetes 4.34.2 pulumi-resource-kubernetes"
+  "kubernetes 4.25.0 pulumi-resource-kubernetes"
   "tls 5.6.1 pulumi-resource-tls"
   "kubernetes-cert-manager 0.2.0 pulumi-resource-kubernetes-cert-manager"
 )

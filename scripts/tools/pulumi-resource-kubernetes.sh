@@ -5,8 +5,8 @@
 #
 # The module proxy serves github.com/pulumi/pulumi-kubernetes/provider/v4 at
 # one pseudo-version only: the commit tagged v4.25.0. That is what is built
-# here; it is installed under the version @pulumi/kubernetes (4.34.2) asks
-# for, and reports its real version (4.25.0) when asked.
+# here, and package.json pins @pulumi/kubernetes to the same 4.25.0, so the SDK
+# asks the engine for the provider that runs (no version-mismatch warning).
 # Its go.mod replaces the sdk/v4 module with a sibling folder, and its main.go
 # embeds schema files that `go generate` writes from the committed schema.json
 # and that the module zip lacks: both are fixed in a local copy.

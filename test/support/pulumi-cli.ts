@@ -74,6 +74,9 @@ export class PulumiWorkspace {
             `$ pulumi ${full.join(" ")}  # exit ${result.code}, ${result.seconds}s\n${result.stdout}${result.stderr}\n`,
         );
         if (result.code !== 0 && !opts.allowFailure) throw new PulumiCliError(full, result);
+        // The SDKs and the plugins the engine runs must be the same releases (package.json pins them to what is built).
+        const mismatch = /resource plugin \S+ is expected to have version \S+, but has \S+/.exec(`${result.stdout}\n${result.stderr}`);
+        if (mismatch) throw new Error(`pulumi ${args.join(" ")}: ${mismatch[0]}: the SDK in package.json and the plugin built by scripts/tools.sh differ`);
         return result;
     }
 
