@@ -10,12 +10,17 @@
 // Kustomizations of clusters/<env> share, holds it until everything Flux applied
 // is gone; only then does the engine delete the FluxInstance.
 //
-// Why the GitRepository carries the fleet commit in reconcile.fluxcd.io/requestedAt:
-// each new commit changes the annotation, which asks source-controller to fetch
-// at once (as `flux reconcile source git` does) instead of at its next interval,
-// and the engine waits until Flux has handled that request and is Ready. (It
-// does not wait for the exact commit: another environment may have pushed on
-// top of it meanwhile, and Flux then fetches the newer head.)
+// Why the GitRepository is pinned to the fleet commit (ref.commit on the branch)
+// rather than following the branch head: apps/base/ and infrastructure/ are
+// shared, so a head-following cluster would apply staging's change to them as
+// soon as staging's `up` pushed it, without production's preview or approval.
+// Pinned, each cluster applies exactly the commit its own `up` recorded: its own
+// push, or the head whose tree already held what it rendered.
+//
+// Why it also carries that commit in reconcile.fluxcd.io/requestedAt: the
+// annotation asks source-controller to fetch at once (as `flux reconcile source
+// git` does) instead of at its next interval, and the engine waits until Flux has
+// handled that request and is Ready.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
@@ -27,7 +32,7 @@ export interface ClusterSyncArgs {
     branch: string;
     /** The Secret holding the deploy key and known_hosts. */
     secretName: pulumi.Input<string>;
-    /** The commit the program pushed: Flux is asked to fetch it and the update waits for it. */
+    /** The commit this environment's `up` recorded: Flux applies that commit only, and the update waits for it. */
     commit: pulumi.Input<string>;
     /** How long `pulumi up` waits for Flux to fetch the commit. */
     timeoutSeconds?: number;
@@ -61,7 +66,7 @@ export class ClusterSync extends pulumi.ComponentResource {
                 },
                 spec: {
                     url: args.url,
-                    ref: { branch: args.branch },
+                    ref: { branch: args.branch, commit: args.commit },
                     secretRef: { name: args.secretName },
                     interval: "1m",
                 },

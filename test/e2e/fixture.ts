@@ -188,3 +188,13 @@ export async function assertClean(env: Environment): Promise<void> {
         assert.deepEqual(left, [], `${env.stack}: ${kind} left`);
     }
 }
+
+/** Polls `check` every 200 ms until it returns true, failing after the bound with what `state` says. */
+export async function until(what: string, seconds: number, check: () => Promise<boolean>, state: () => string = () => ""): Promise<void> {
+    const end = Date.now() + seconds * 1000;
+    for (;;) {
+        if (await check().catch(() => false)) return;
+        if (Date.now() > end) throw new Error(`not within ${seconds}s: ${what}\n${state().slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 200));
+    }
+}

@@ -1,16 +1,23 @@
 // Two environments on one fleet repository at once, the Git server down during
-// an up, and Flux's objects deleted by hand: the real engine runs the real
+// an up, Flux's objects deleted by hand, and a shared change that must reach
+// production only through production's own up: the real engine runs the real
 // program against two live local clusters and one SSH Git server. The steps
 // share the world and run in order; every bound is stated and every time printed.
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { readyCondition } from "../../local-cluster/kube-client";
 import { RunResult } from "../support/pulumi-cli";
-import { assertClean, E2eWorld, Environment, nextPodinfoTag } from "../e2e/fixture";
+import { assertClean, E2eWorld, Environment, nextPodinfoTag, until } from "../e2e/fixture";
 
 const minutes = (n: number) => n * 60_000;
 const FLUX = "/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux";
 const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
 const SYNC = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system";
+const INFRA_CONFIGS = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/infra-configs";
+const SHARED_POLICY = "add-restricted-security-context";
+const POLICY = `/apis/kyverno.io/v1/clusterpolicies/${SHARED_POLICY}`;
+const MARKER = "gitops-kyverno/shared-change";
 const stacks = ["staging", "production"] as const;
 const timings: string[] = [];
 
@@ -123,7 +130,42 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
         }
     });
 
-    it("5. destroy of both at once: both succeed, each removing its own paths in one commit, and leave their clusters clean", async function () {
+    it("5. a shared policy change by staging's up is live in staging, and in production only after production's up", async function () {
+        this.timeout(minutes(10));
+        const marker = String(Date.now());
+        const file = path.join(world.pulumi.projectDir, "fleet", "infrastructure", "configs", "policies", SHARED_POLICY, `${SHARED_POLICY}.yaml`);
+        const text = fs.readFileSync(file, "utf8");
+        fs.writeFileSync(file, text.replace("  annotations:\n", `  annotations:\n    ${MARKER}: "${marker}"\n`));
+        const policyMarker = async (s: string) => (await envs.get(s)!.kube.get(POLICY))?.metadata.annotations?.[MARKER];
+        /** Asks Flux to reconcile an object now and waits until it has handled the request. */
+        const reconciled = async (s: string, apiPath: string) => {
+            const at = new Date().toISOString();
+            const kube = envs.get(s)!.kube;
+            await kube.patch(apiPath, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": at } } });
+            await until(
+                `${s}: Flux handles the reconcile request on ${apiPath}`,
+                60,
+                async () => (await kube.get(apiPath))?.status?.lastHandledReconcileAt === at,
+            );
+        };
+
+        assertOk(await run(["up", "--yes", "--skip-preview"], "staging"), "up staging with the shared change");
+        assert.match(world.repo(["show", `main:infrastructure/configs/policies/${SHARED_POLICY}/${SHARED_POLICY}.yaml`]), new RegExp(marker));
+        await until("the change is live in staging", 60, async () => (await policyMarker("staging")) === marker);
+        // Production is asked to fetch and apply at once, and still must not take it.
+        await reconciled("production", GITREPO);
+        await reconciled("production", INFRA_CONFIGS);
+        const source = await envs.get("production")!.kube.get(GITREPO);
+        assert.equal(source?.status?.artifact?.revision, `main@sha1:${await fleetCommit("production")}`, "production's Flux left the commit of its own up");
+        assert.equal(await policyMarker("production"), undefined, "staging's up changed production's policy");
+
+        const r = await run(["up", "--yes", "--skip-preview"], "production");
+        assertOk(r, "up production");
+        await until("the change is live in production after its own up", 60, async () => (await policyMarker("production")) === marker);
+        timings.push(`production's up taking the shared change: ${r.seconds.toFixed(1)}s`);
+    });
+
+    it("6. destroy of both at once: both succeed, each removing its own paths in one commit, and leave their clusters clean", async function () {
         this.timeout(minutes(15));
         const base = world.repo(["rev-parse", "main"]);
         const start = Date.now();

@@ -15,7 +15,7 @@ import * as YAML from "yaml";
 import { loopState } from "../../local-cluster/convergence";
 import { readyCondition } from "../../local-cluster/kube-client";
 import { parseMarker, readProcesses } from "../../scripts/recover/leftovers";
-import { E2eWorld, Environment, nextPodinfoTag } from "../e2e/fixture";
+import { E2eWorld, Environment, nextPodinfoTag, until } from "../e2e/fixture";
 import { repoRoot } from "../support/pulumi-cli";
 
 const stack = "staging";
@@ -37,16 +37,6 @@ interface Run {
     child: ChildProcess;
     output: () => string;
     exited: Promise<number>;
-}
-
-/** Polls `check` every 200 ms until it returns true, failing after the bound with `state`. */
-async function until(what: string, seconds: number, check: () => Promise<boolean>, state: () => string): Promise<void> {
-    const end = Date.now() + seconds * 1000;
-    for (;;) {
-        if (await check().catch(() => false)) return;
-        if (Date.now() > end) throw new Error(`not within ${seconds}s: ${what}\n${state().slice(-3000)}`);
-        await new Promise((r) => setTimeout(r, 200));
-    }
 }
 
 describe("interrupted runs: a killed up or destroy is finished by `npm run up/destroy -- STACK --recover`", function () {

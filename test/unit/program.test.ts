@@ -1,6 +1,6 @@
 // The whole program under Pulumi's mocks, for both stacks.
 import * as assert from "assert";
-import { byType, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "./support/mocks";
+import { byType, fleetCommitOfMocks, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "./support/mocks";
 
 const release = "kubernetes:helm.sh/v3:Release";
 
@@ -77,7 +77,8 @@ for (const stack of ["staging", "production"]) {
             const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
             assert.deepStrictEqual(source.inputs.spec, {
                 url: "ssh://git@github.com/acme-platform/fleet-infra.git",
-                ref: { branch: "main" },
+                // Pinned to the commit this stack's up recorded (the mocked push), not the branch head.
+                ref: { branch: "main", commit: fleetCommitOfMocks },
                 secretRef: { name: "flux-system" },
                 interval: "1m",
             });

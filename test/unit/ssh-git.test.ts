@@ -1,6 +1,6 @@
 // A stack that targets its own Git server over SSH instead of GitHub.
 import * as assert from "assert";
-import { byType, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "./support/mocks";
+import { byType, fleetCommitOfMocks, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "./support/mocks";
 
 const config = sshGitConfig({
     branch: "fleet",
@@ -29,7 +29,7 @@ describe("a stack on an SSH Git server", () => {
     it("points Flux at the server with its host key and the configured branch", () => {
         const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
         assert.strictEqual(source.inputs.spec.url, config.gitUrl);
-        assert.deepStrictEqual(source.inputs.spec.ref, { branch: "fleet" });
+        assert.deepStrictEqual(source.inputs.spec.ref, { branch: "fleet", commit: fleetCommitOfMocks });
         assert.strictEqual(one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts, config.gitKnownHosts);
     });
 

@@ -2,6 +2,9 @@
 // every resource it registers, with the options it was given.
 import * as pulumi from "@pulumi/pulumi";
 
+/** The commit the mocked fleet push reports. */
+export const fleetCommitOfMocks = "0123456789abcdef0123456789abcdef01234567";
+
 export interface Registered {
     type: string;
     name: string;
@@ -95,7 +98,7 @@ function mockState(type: string, inputs: Record<string, any>): Record<string, an
         return { ...inputs, htmlUrl: `https://github.com/${inputs.owner}/${inputs.name}`, cloneUrl: `https://github.com/${inputs.owner}/${inputs.name}.git` };
     }
     if (type === dynamicType("FleetFiles")) {
-        return { ...inputs, commit: "0123456789abcdef0123456789abcdef01234567" };
+        return { ...inputs, commit: fleetCommitOfMocks };
     }
     return inputs;
 }
