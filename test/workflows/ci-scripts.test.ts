@@ -137,17 +137,62 @@ describe("scripts/ci (what the workflow jobs run)", function () {
                 "",
             ].join("\n");
 
-        function run(stack: string, data: string) {
+        function run(stack: string, data: string, extra: Record<string, string> = {}, pathFirst = "") {
             const file = path.join(tmp, `kubeconfig-${stack}-${Math.random().toString(36).slice(2)}`);
             const githubEnv = path.join(tmp, `github-env-${Math.random().toString(36).slice(2)}`);
             fs.writeFileSync(githubEnv, "");
             const r = script("kubeconfig.sh", [stack, file], {
                 KUBECONFIG_DATA: data,
                 GITHUB_ENV: githubEnv,
-                PATH: `${kubectlDir}${path.delimiter}${projectNode}${path.delimiter}${process.env.PATH}`,
+                PATH: `${pathFirst}${kubectlDir}${path.delimiter}${projectNode}${path.delimiter}${process.env.PATH}`,
+                ...extra,
             });
             return { ...r, file, githubEnv: fs.readFileSync(githubEnv, "utf8") };
         }
+
+        /**
+         * The AWS CLI as the runner has it, for what this script asks of it: `aws eks
+         * update-kubeconfig` writes a kubeconfig whose user runs `aws eks get-token`.
+         * (AWS itself cannot be reached here.) It logs its arguments.
+         */
+        function fakeAws(): { dir: string; log: string } {
+            const dir = fs.mkdtempSync(path.join(tmp, "aws-"));
+            const log = path.join(dir, "calls.log");
+            const kubeconfigOf = [
+                "apiVersion: v1",
+                "kind: Config",
+                "clusters: [{name: arn, cluster: {server: 'https://eks.example'}}]",
+                "users: [{name: arn, user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: aws, args: [eks, get-token]}}}]",
+                "contexts: [{name: ${alias:-arn}, context: {cluster: arn, user: arn}}]",
+                "current-context: ${alias:-arn}",
+            ].join("\n");
+            fs.writeFileSync(
+                path.join(dir, "aws"),
+                [
+                    "#!/usr/bin/env bash",
+                    `echo "$*" >> ${JSON.stringify(log)}`,
+                    'out="" alias=""',
+                    'while [ $# -gt 0 ]; do case "$1" in --kubeconfig) out=$2; shift;; --alias) alias=$2; shift;; esac; shift; done',
+                    `cat > "$out" <<EOF\n${kubeconfigOf}\nEOF`,
+                    "",
+                ].join("\n"),
+                { mode: 0o755 },
+            );
+            return { dir, log };
+        }
+
+        it("with EKS_CLUSTER, writes the kubeconfig with aws eks update-kubeconfig under the stack's context name: no credential in it", () => {
+            const aws = fakeAws();
+            const r = run("staging", "", { EKS_CLUSTER: "fleet-staging", EKS_REGION: "eu-west-1" }, `${aws.dir}${path.delimiter}`);
+            assert.equal(r.status, 0, r.stderr);
+            assert.equal(
+                fs.readFileSync(aws.log, "utf8").trim(),
+                `eks update-kubeconfig --name fleet-staging --region eu-west-1 --kubeconfig ${r.file} --alias kind-staging`,
+            );
+            assert.equal(fs.statSync(r.file).mode & 0o777, 0o600);
+            assert.doesNotMatch(fs.readFileSync(r.file, "utf8"), /token:|client-key|password/);
+            assert.equal(r.githubEnv, `KUBECONFIG=${r.file}\n`);
+        });
 
         it("writes the secret to a file only the runner user can read and exports KUBECONFIG when the context exists", () => {
             // Pulumi.staging.yaml names kubeContext kind-staging.
@@ -167,10 +212,13 @@ describe("scripts/ci (what the workflow jobs run)", function () {
             assert.equal(r.githubEnv, "");
         });
 
-        it("fails when the environment has no KUBECONFIG secret", () => {
+        it("fails when the environment has neither EKS_CLUSTER nor a KUBECONFIG secret", () => {
             const r = run("staging", "");
             assert.equal(r.status, 1);
-            assert.match(r.stderr, /secret KUBECONFIG is not set in this job's environment/);
+            assert.match(
+                r.stderr,
+                /no cluster credential for staging in this job's environment: set the variable EKS_CLUSTER .* or add .* secret named KUBECONFIG/,
+            );
         });
     });
 });

@@ -101,6 +101,16 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             assert.deepEqual([...new Set(problems)], []);
         });
 
+        it("an up or a destroy is serialised per stack only: no workflow-wide group holds a merge behind production's approval", () => {
+            const problems: string[] = [];
+            for (const { i, r } of changes) {
+                for (const g of i.groups.filter((g) => !g.where.includes(" job "))) {
+                    problems.push(`${name(i)} (${r.command}) is in the workflow-wide group ${g.pattern} (${g.where}): every later run waits behind it`);
+                }
+            }
+            assert.deepEqual([...new Set(problems)], []);
+        });
+
         it("the overlap check itself sees a shared group", () => {
             assert.ok(globsIntersect("pulumi-*", "pulumi-staging"));
             assert.ok(globsIntersect("preview-*-x", "preview-1-*"));
