@@ -62,6 +62,9 @@ export class ClusterSync extends pulumi.ComponentResource {
                             .output(args.commit)
                             .apply((c) => JSON.stringify([`jsonpath={.status.lastHandledReconcileAt}=${c}`, "condition=Ready"])),
                         "pulumi.com/timeoutSeconds": timeout,
+                        // `flux reconcile source git` and `npm run wait` set requestedAt too; without
+                        // forcing, the next up fails on that server-side apply field conflict.
+                        "pulumi.com/patchForce": "true",
                     },
                 },
                 spec: {

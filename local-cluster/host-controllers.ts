@@ -96,6 +96,9 @@ export const hostControllers: HostController[] = [
                 "--webhookServerPort": String(webhookPort),
                 "--metricsPort": String(await ctx.port()),
                 "--profilePort": String(await ctx.port()),
+                // controller-runtime's own metrics server defaults to :8080: a second cluster's
+                // Kyverno (two environments on one host) would crash on that port.
+                "--controllerRuntimeMetricsAddress": `127.0.0.1:${await ctx.port()}`,
             };
         },
         // What the chart's pre-delete hook Job does in a real cluster (here its pod

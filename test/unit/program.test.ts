@@ -75,6 +75,8 @@ for (const stack of ["staging", "production"]) {
                 "the FluxInstance must not own the sync: its deletion strips Flux's finalizers before pruning",
             );
             const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
+            // A `flux reconcile source git` between two ups must not make the next one fail on a field conflict.
+            assert.strictEqual(source.inputs.metadata.annotations["pulumi.com/patchForce"], "true");
             assert.deepStrictEqual(source.inputs.spec, {
                 url: "ssh://git@github.com/acme-platform/fleet-infra.git",
                 // Pinned to the commit this stack's up recorded (the mocked push), not the branch head.
