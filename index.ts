@@ -17,3 +17,5 @@ export const deployKeyPublic = env.deployKey.publicKey;
 export const fleetCommit = env.fleet.commit;
 export const fleetPaths = env.fleet.paths;
 export const fluxUiCommand = env.flux.uiCommand;
+/** Prints a kubeconfig for the identity PR previews run as (dry runs only), with a token that expires. */
+export const previewKubeconfigCommand = env.previewAccess.kubeconfigCommand;

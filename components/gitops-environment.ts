@@ -23,6 +23,7 @@ import { FleetRepository } from "./fleet-repository";
 import { FleetSync } from "./fleet-sync";
 import { renderFleetTree } from "./fleet-tree";
 import { Kyverno } from "./kyverno";
+import { PreviewAccess } from "./preview-access";
 
 export interface GitOpsEnvironmentArgs {
     settings: Settings;
@@ -37,6 +38,8 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
     readonly kyverno: Kyverno;
     readonly certManager: CertManager;
     readonly flux: Flux;
+    /** The identity pull-request previews run as: it may dry-run, never write. */
+    readonly previewAccess: PreviewAccess;
 
     constructor(name: string, args: GitOpsEnvironmentArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:index:GitOpsEnvironment", name, {}, opts);
@@ -104,6 +107,10 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
+
+        // Independent of Kyverno and cert-manager: the API server itself enforces its policy.
+        const previewOpts = { parent: this, provider: kubernetes, dependsOn: clusterAfter };
+        this.previewAccess = new PreviewAccess("preview-access", { stack: pulumi.getStack() }, previewOpts);
 
         this.registerOutputs({
             repositoryUrl: this.repository.webUrl,
