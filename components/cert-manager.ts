@@ -18,6 +18,7 @@ export class CertManager extends pulumi.ComponentResource {
 
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:tls:CertManager", name, {}, opts);
+        const mirror = args.chart.imageRegistry;
         const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "cert-manager", labels: sreTenantLabel } }, { parent: this, provider: args.kubernetes });
         this.manager = new certmanager.CertManager(
             name,
@@ -28,8 +29,9 @@ export class CertManager extends pulumi.ComponentResource {
                     ...helmChart("cert-manager", args.chart),
                     // The chart's current key for its CRDs (the component's typed installCRDs is the
                     // deprecated one), removed with the release: the chart keeps them on uninstall by
-                    // default, which would leave them behind a destroy.
-                    values: { crds: { enabled: true, keep: false } },
+                    // default, which would leave them behind a destroy. imageRegistry is the prefix of
+                    // every image, the ACME solver's included (image.registry is deprecated).
+                    values: { crds: { enabled: true, keep: false }, ...(mirror !== undefined ? { imageRegistry: mirror } : {}) },
                 },
             },
             // A remote component: the SDK sends only the providers named here, so the cluster is named here.

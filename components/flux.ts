@@ -9,7 +9,7 @@
 // What Flux applied is pruned before that, by ClusterSync's deletion.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ChartSource } from "../stacks/defaults";
+import { chartImagePaths, type ChartSource } from "../stacks/defaults";
 import { ClusterSync } from "./cluster-sync";
 import { helmChart } from "./helm-source";
 import { sreTenantLabel } from "./kyverno";
@@ -19,6 +19,8 @@ export interface FluxArgs {
     chart: ChartSource;
     /** The Flux distribution version the FluxInstance installs. */
     version: string;
+    /** Where Flux's images come from (spec.distribution.registry, variant). */
+    distribution: { registry: string; variant?: string };
     /** ssh:// URL Flux clones. */
     url: pulumi.Input<string>;
     branch: string;
@@ -43,10 +45,19 @@ export class Flux extends pulumi.ComponentResource {
 
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:gitops:Flux", name, {}, opts);
+        const mirror = args.chart.imageRegistry;
         const ns = new k8s.core.v1.Namespace(name, { metadata: { name: fluxNamespace, labels: sreTenantLabel } }, { parent: this });
         this.operator = new k8s.helm.v3.Release(
             `${name}-operator`,
-            { name: "flux-operator", namespace: ns.metadata.name, ...helmChart("flux-operator", args.chart), skipAwait: false, timeout: 600 },
+            {
+                name: "flux-operator",
+                namespace: ns.metadata.name,
+                ...helmChart("flux-operator", args.chart),
+                // The chart takes the whole repository; the mirror keeps the upstream path.
+                ...(mirror !== undefined ? { values: { image: { repository: `${mirror}/${chartImagePaths.fluxOperator}` } } } : {}),
+                skipAwait: false,
+                timeout: 600,
+            },
             { parent: this },
         );
         const secret = new k8s.core.v1.Secret(
@@ -78,7 +89,7 @@ export class Flux extends pulumi.ComponentResource {
                     },
                 },
                 spec: {
-                    distribution: { version: args.version, registry: "ghcr.io/fluxcd" },
+                    distribution: { version: args.version, ...args.distribution },
                     components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
                     cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
                     kustomize: {

@@ -98,6 +98,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 environment: env,
                 chart: s.charts.fluxOperator,
                 version: s.fluxVersion,
+                distribution: s.fluxDistribution,
                 url: this.repository.fluxUrl,
                 branch: s.git.branch,
                 deployKey: this.deployKey,

@@ -52,6 +52,7 @@ export class Kyverno extends pulumi.ComponentResource {
                     reportsController: { replicas: ha ? 2 : 1 },
                     // The admission controller's --imagePullSecrets: the credentials of every registry lookup.
                     ...(args.registrySecrets.length > 0 ? { existingImagePullSecrets: args.registrySecrets } : {}),
+                    ...(args.chart.imageRegistry !== undefined ? mirroredImages(args.chart.imageRegistry) : {}),
                 },
                 // Kyverno must be admitting before Flux applies what it mutates.
                 skipAwait: false,
@@ -62,4 +63,14 @@ export class Kyverno extends pulumi.ComponentResource {
         this.namespace = ns.metadata.name;
         this.registerOutputs({ namespace: this.namespace, releaseStatus: this.release.status });
     }
+}
+
+/**
+ * Every image of the chart from a mirror. global.image.registry yields to a registry of
+ * the image's own, which the webhook cleanup hooks (run by destroy) and the chart's
+ * tests have (ghcr.io), so those are set too.
+ */
+function mirroredImages(registry: string): Record<string, unknown> {
+    const image = { registry };
+    return { global: { image }, webhooksCleanup: { image }, test: { image } };
 }

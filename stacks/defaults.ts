@@ -6,6 +6,8 @@ export interface ChartSource {
     repository: string;
     /** Exact chart version. */
     version: string;
+    /** Where a mirror serves the chart's images (host[:port][/path]); the chart's own registries when absent. */
+    imageRegistry?: string;
 }
 
 export const chartDefaults = {
@@ -25,6 +27,15 @@ export const chartDefaults = {
 
 /** The Flux distribution the FluxInstance installs. */
 export const fluxVersionDefault = "2.9.5";
+/** Where Flux's images come from: the FluxInstance's spec.distribution.registry. */
+export const fluxRegistryDefault = "ghcr.io/fluxcd";
+
+/** Each chart's main image below its registry: a mirror serves it at <imageRegistry>/<path>. */
+export const chartImagePaths = {
+    fluxOperator: "controlplaneio-fluxcd/flux-operator",
+    kyverno: "kyverno/kyverno",
+    certManager: "jetstack/cert-manager-controller",
+};
 
 export const repositoryDefault = "fleet-infra";
 export const branchDefault = "main";

@@ -5,7 +5,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { branchDefault, chartDefaults, ChartSource, environmentDefaults, fluxVersionDefault, kyvernoReplicasFallback, repositoryDefault } from "./defaults";
+import {
+    branchDefault,
+    chartDefaults,
+    chartImagePaths,
+    ChartSource,
+    environmentDefaults,
+    fluxRegistryDefault,
+    fluxVersionDefault,
+    kyvernoReplicasFallback,
+    repositoryDefault,
+} from "./defaults";
+import { embeddedFluxVersions, embeddedFluxVersionsText, fluxOperatorRelease, fluxVariants, registryVariants } from "./flux-operator";
+import { asImageRegistry, isImageRegistry } from "./image-registry";
 import { pulumiCommand } from "./pulumi-command";
 import { SshKeyProblem, sshPublicKeyOf } from "../components/ssh-private-key";
 
@@ -57,6 +69,8 @@ export interface Settings {
     kubeContext?: string;
     charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
     fluxVersion: string;
+    /** The FluxInstance's spec.distribution.registry and, when set, its variant. */
+    fluxDistribution: { registry: string; variant?: string };
     kyvernoReplicas: number;
     /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
     kyvernoRegistrySecrets: string[];
@@ -244,12 +258,51 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         if (!chartRepo.test(repository))
             problem(`${key}ChartRepo`, `"${repository}" is not an https://, http:// or oci:// chart repository URL`, chartDefaults[key].repository);
         if (!semver.test(version)) problem(`${key}ChartVersion`, `"${version}" is not an exact chart version`, chartDefaults[key].version);
-        return { repository, version };
+        const imageRegistry = str(`${key}ImageRegistry`);
+        if (imageRegistry !== undefined) registryProblem(`${key}ImageRegistry`, imageRegistry, chartImagePaths[key]);
+        return { repository, version, ...(imageRegistry !== undefined ? { imageRegistry } : {}) };
+    };
+    // A registry the charts would write into every image reference: wrong, it fails only as pods that cannot pull.
+    const registryProblem = (key: string, value: string, imagePath: string) => {
+        if (isImageRegistry(value)) return;
+        const what =
+            `"${value}" is not an image registry: host[:port] and an optional path, without a scheme or a trailing "/" ` +
+            `(the images are pulled as <registry>/${imagePath}:<tag>)`;
+        const cleaned = asImageRegistry(value);
+        if (cleaned !== undefined) problem(key, what, cleaned);
+        else problemWith(key, what, `${cli} config rm ${key} --stack ${stack}`);
     };
     const charts = { fluxOperator: chart("fluxOperator"), kyverno: chart("kyverno"), certManager: chart("certManager") };
 
     const fluxVersion = str("fluxVersion", fluxVersionDefault)!;
-    if (!semver.test(fluxVersion)) problem("fluxVersion", `"${fluxVersion}" is not an exact Flux version`, fluxVersionDefault);
+    const newestFlux = embeddedFluxVersions.at(-1)!;
+    const pinnedOperator = charts.fluxOperator.version.replace(/^v/, "") === fluxOperatorRelease;
+    if (!semver.test(fluxVersion)) {
+        problem("fluxVersion", `"${fluxVersion}" is not an exact Flux version (the program pins Flux: no ranges such as 2.x)`, fluxVersionDefault);
+    } else if (pinnedOperator && !embeddedFluxVersions.includes(fluxVersion.replace(/^v/, ""))) {
+        // The operator installs only the Flux releases its image embeds. Another operator
+        // release embeds others, which this program does not know, so it is not checked.
+        problem(
+            "fluxVersion",
+            `"${fluxVersion}" is not a Flux release that the pinned Flux Operator (fluxOperatorChartVersion ${fluxOperatorRelease}) ` +
+                `can install: it embeds Flux ${embeddedFluxVersionsText()}. Pin one of these, or for a newer Flux ` +
+                `raise fluxOperatorChartVersion to an operator release that embeds it`,
+            newestFlux,
+        );
+    }
+
+    const fluxRegistry = str("fluxRegistry", fluxRegistryDefault)!;
+    registryProblem("fluxRegistry", fluxRegistry, "source-controller");
+    const fluxVariant = str("fluxVariant");
+    const inferred = registryVariants[fluxRegistry];
+    if (fluxVariant !== undefined && !fluxVariants.includes(fluxVariant)) {
+        const what = `"${fluxVariant}" is not one of ${fluxVariants.join(", ")} (the kind of Flux images at fluxRegistry)`;
+        problemWith("fluxVariant", what, `${cli} config rm fluxVariant --stack ${stack}`);
+    } else if (fluxVariant !== undefined && inferred !== undefined && fluxVariant !== inferred) {
+        // The operator would pin the digests of the variant's images on another registry's images.
+        const what = `is ${fluxVariant}, but fluxRegistry ${fluxRegistry} serves ${inferred} images (the operator knows this registry)`;
+        problemWith("fluxVariant", what, `${cli} config rm fluxVariant --stack ${stack}`);
+    }
 
     const replicasDefault = environmentDefaults[environment]?.kyvernoReplicas ?? kyvernoReplicasFallback;
     const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
@@ -298,6 +351,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         kubeContext: str("kubeContext"),
         charts,
         fluxVersion,
+        fluxDistribution: { registry: fluxRegistry, ...(fluxVariant !== undefined ? { variant: fluxVariant } : {}) },
         kyvernoReplicas,
         kyvernoRegistrySecrets,
         fleetDir,

@@ -36,6 +36,11 @@ const keysWithCommands = [
     "certManagerChartRepo",
     "certManagerChartVersion",
     "fluxVersion",
+    "fluxRegistry",
+    "fluxVariant",
+    "fluxOperatorImageRegistry",
+    "kyvernoImageRegistry",
+    "certManagerImageRegistry",
     "kyvernoReplicas",
     "deleteRepositoryOnDestroy",
     "adoptExistingRepository",
@@ -67,6 +72,11 @@ const scenarios: Scenario[] = [
             certManagerChartRepo: "charts",
             certManagerChartVersion: "v1",
             fluxVersion: "2.x",
+            fluxRegistry: "https://mirror.acme.test/fluxcd/",
+            fluxVariant: "alpine",
+            fluxOperatorImageRegistry: "mirror.acme.test/",
+            kyvernoImageRegistry: "mirror.acme.test/kyverno/kyverno:v1",
+            certManagerImageRegistry: "https://mirror.acme.test",
             kyvernoReplicas: "0",
             deleteRepositoryOnDestroy: "maybe",
             adoptExistingRepository: "maybe",
@@ -190,8 +200,8 @@ describe("commands the settings errors print", function () {
 
     it("ran a command for every key that has one, and read the token and the key as secrets", () => {
         const source = fs.readFileSync(path.join(repoRoot, "stacks", "settings.ts"), "utf8");
-        const named = [...source.matchAll(/\b(?:problem|problemWith|fix|fixSecret|qualified|bool)\(\s*"([\w:]+)"/g)].map((m) => m[1]);
-        const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`]);
+        const named = [...source.matchAll(/\b(?:problem|problemWith|registryProblem|fix|fixSecret|qualified|bool)\(\s*"([\w:]+)"/g)].map((m) => m[1]);
+        const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`, `${c}ImageRegistry`]);
         assert.deepStrictEqual(
             [...new Set([...named, ...charts])].sort(),
             [...keysWithCommands].sort(),
