@@ -103,7 +103,6 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
         assertOk(await run(["up", "--yes", "--skip-preview"], "staging"), "up staging with the shared change");
         const upReturned = Date.now();
         assert.match(world.repo(["show", `main:infrastructure/configs/policies/${SHARED_POLICY}/${SHARED_POLICY}.yaml`]), new RegExp(marker));
-        let seen = "";
         const describeSync = async (env: string) => {
             const kube = envs.get(env)!.kube;
             const lines = [];
@@ -117,15 +116,20 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
             lines.push(`policy annotations: ${JSON.stringify((await kube.get(POLICY))?.metadata.annotations)}`);
             return lines.join("\n");
         };
-        await until(
-            "the change is live in staging",
-            60,
-            async () => {
-                seen = await describeSync("staging");
-                return (await policyMarker("staging")) === marker;
-            },
-            () => seen,
-        );
+        /** Waits until the marked policy is live in `env`, failing with that cluster's sync state. */
+        const untilLive = async (env: string, what: string) => {
+            let seen = "";
+            await until(
+                what,
+                60,
+                async () => {
+                    seen = await describeSync(env);
+                    return (await policyMarker(env)) === marker;
+                },
+                () => seen,
+            );
+        };
+        await untilLive("staging", "the change is live in staging");
         timings.push(`staging's up -> the shared change live in staging: ${((Date.now() - upReturned) / 1000).toFixed(1)}s`);
         // Production's source is asked to fetch at once, as `flux reconcile source git` does: following the
         // branch, it would take the new head now. (Its next up must then not fail on that annotation.)
@@ -136,15 +140,7 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
 
         const r = await run(["up", "--yes", "--skip-preview"], "production");
         assertOk(r, "up production");
-        await until(
-            "the change is live in production after its own up",
-            60,
-            async () => {
-                seen = await describeSync("production");
-                return (await policyMarker("production")) === marker;
-            },
-            () => seen,
-        );
+        await untilLive("production", "the change is live in production after its own up");
         timings.push(`production's up taking the shared change: ${r.seconds.toFixed(1)}s`);
     });
 
