@@ -186,7 +186,7 @@ export function previewAccessManifests(id: PreviewIdentity = previewIdentity): P
 
 /** The command that prints a kubeconfig for the preview identity, with a token that expires. */
 export function previewKubeconfigCommand(stack: string): string {
-    return `npx ts-node scripts/preview-kubeconfig.ts ${stack}`;
+    return `npx ts-node cli/preview-kubeconfig.ts ${stack}`;
 }
 
 export class PreviewAccess extends pulumi.ComponentResource {

@@ -1,5 +1,5 @@
 // The command a person types to reach this stack's backend with the CLI that ran
-// the program. scripts/stack.sh (npm run up/preview/destroy...) exports
+// the program. cli/stack.sh (npm run up/preview/destroy...) exports
 // GITOPS_KYVERNO_CLI=npm when it picked the backend or the CLI itself (its local
 // file backend, or the project's own CLI in .tools/bin): a plain `pulumi` in the
 // user's shell would then reach another backend, so printed commands go through
@@ -11,7 +11,7 @@ export function pulumiCommand(env: (name: string) => string | undefined = (name)
     return env(pulumiCliVariable) === "npm" ? "npm run pulumi --" : "pulumi";
 }
 
-/** The command that runs `up` of `stack` again: scripts/stack.sh's when it chose the backend, the CLI's otherwise. */
+/** The command that runs `up` of `stack` again: cli/stack.sh's when it chose the backend, the CLI's otherwise. */
 export function upCommand(stack: string, env: (name: string) => string | undefined = (name) => process.env[name]): string {
     return env(pulumiCliVariable) === "npm" ? `npm run up -- ${stack}` : `pulumi up --stack ${stack}`;
 }

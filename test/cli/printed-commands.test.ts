@@ -1,7 +1,7 @@
 // Every command the settings errors print works as printed, for a user who
 // followed the README in a fresh shell: no PULUMI_BACKEND_URL, no `pulumi login`,
 // a Pulumi CLI on PATH, `npm run preview -- STACK` on the local file backend that
-// scripts/stack.sh picks. For each stack below (each wrong in its own ways), the
+// cli/stack.sh picks. For each stack below (each wrong in its own ways), the
 // test runs the preview, runs every command its errors print exactly as printed
 // (only <placeholders> filled in, and the token typed at the prompt), and
 // repeats until the settings pass. A command that fails, a `pulumi` command that
@@ -119,8 +119,8 @@ describe("commands the settings errors print", function () {
         for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
         }
-        fs.mkdirSync(path.join(project, "scripts"));
-        fs.copyFileSync(path.join(repoRoot, "scripts", "stack.sh"), path.join(project, "scripts", "stack.sh"));
+        fs.mkdirSync(path.join(project, "cli"));
+        fs.copyFileSync(path.join(repoRoot, "cli", "stack.sh"), path.join(project, "cli", "stack.sh"));
         fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(project, "node_modules"));
         // The user's shell: a Pulumi CLI on PATH, their own ~/.pulumi (holding the
         // plugins this offline machine cannot download), no login, no backend URL.

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { demoPaths, demoPorts, isAlive } from "../../scripts/demo/state";
+import { demoPaths, demoPorts, isAlive } from "../../cli/demo/state";
 import { repoRoot } from "../support/pulumi-cli";
 import { openFluxUi } from "./flux-ui";
 
@@ -49,7 +49,7 @@ describe("npm run demo: the main job on the embedded local default", function ()
 
     after(async function () {
         this.timeout(minutes(10));
-        if (demo && demo.exitCode === null) await runAsync("bash", [path.join(repoRoot, "scripts", "demo.sh"), "down"]);
+        if (demo && demo.exitCode === null) await runAsync("bash", [path.join(repoRoot, "cli", "demo.sh"), "down"]);
         if (readySeconds) console.log(`      npm run demo -> ready: ${readySeconds.toFixed(0)}s (tools cached)`);
     });
 
@@ -58,7 +58,7 @@ describe("npm run demo: the main job on the embedded local default", function ()
         const blocker = net.createServer();
         await new Promise<void>((resolve) => blocker.listen(ui.port, "127.0.0.1", resolve));
         try {
-            const r = spawnSync("bash", [path.join(repoRoot, "scripts", "demo.sh")], { cwd: repoRoot, encoding: "utf8" });
+            const r = spawnSync("bash", [path.join(repoRoot, "cli", "demo.sh")], { cwd: repoRoot, encoding: "utf8" });
             assert.equal(r.status, 2, r.stdout + r.stderr);
             assert.match(r.stderr, new RegExp(`port ${ui.port} \\(Flux web UI\\) is in use by another program`));
             assert.ok(!fs.existsSync(paths.dir), "the refused demo left its state folder");
@@ -70,7 +70,7 @@ describe("npm run demo: the main job on the embedded local default", function ()
     it("reaches ready and prints the kubeconfig, three kubectl commands, the clone URL, the web UI and status", async function () {
         this.timeout(minutes(12));
         const started = Date.now();
-        demo = spawn("bash", [path.join(repoRoot, "scripts", "demo.sh")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+        demo = spawn("bash", [path.join(repoRoot, "cli", "demo.sh")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
         await new Promise<void>((resolve, reject) => {
             const onData = (d: Buffer) => {
                 output += d.toString();
@@ -136,7 +136,7 @@ describe("npm run demo: the main job on the embedded local default", function ()
         const folders = fs.readFileSync(paths.folders, "utf8").split("\n").filter(Boolean);
         // Not spawnSync: the test must keep reading the demo's output while it tears down,
         // or the demo blocks writing pulumi destroy's progress to a full pipe.
-        const down = await runAsync("bash", [path.join(repoRoot, "scripts", "demo.sh"), "down"]);
+        const down = await runAsync("bash", [path.join(repoRoot, "cli", "demo.sh"), "down"]);
         assert.equal(down.status, 0, down.output);
         await new Promise<void>((resolve) => (demo.exitCode !== null ? resolve() : demo.once("exit", () => resolve())));
         assert.equal(demo.exitCode, 0, output.slice(-3000));

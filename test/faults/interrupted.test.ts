@@ -1,5 +1,5 @@
 // Interrupted runs: the real engine's `up` (and `destroy`), started the way a
-// user does (scripts/stack.sh, in a copy of the project), SIGKILLed with its
+// user does (cli/stack.sh, in a copy of the project), SIGKILLed with its
 // wrapper at a chosen moment, as a cancelled CI job or a lost shell does: while
 // the Kyverno Helm release installs, right after the fleet push landed, while
 // waiting for Flux, while a destroy deletes. The plugins are left running, as
@@ -14,7 +14,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { loopState } from "../../local-cluster/convergence";
 import { readyCondition } from "../../local-cluster/kube-client";
-import { parseMarker, readProcesses } from "../../scripts/recover/leftovers";
+import { parseMarker, readProcesses } from "../../cli/recover/leftovers";
 import { E2eWorld, Environment, nextPodinfoTag, until } from "../e2e/fixture";
 import { repoRoot } from "../support/pulumi-cli";
 
@@ -46,7 +46,7 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
     let projectDir: string;
 
     const stackSh = (args: string[]): Run => {
-        const child = spawn("bash", [path.join(projectDir, "scripts", "stack.sh"), ...args], {
+        const child = spawn("bash", [path.join(projectDir, "cli", "stack.sh"), ...args], {
             cwd: projectDir,
             env: world.pulumi.env,
             stdio: ["ignore", "pipe", "pipe"],
@@ -131,8 +131,8 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
     before(async function () {
         this.timeout(minutes(6));
         await world.start();
-        // The user's command runs in the project copy: it needs the wrapper and its scripts.
-        fs.cpSync(path.join(repoRoot, "scripts"), path.join(world.pulumi.projectDir, "scripts"), { recursive: true });
+        // The user's command runs in the project copy: it needs the wrapper and its commands.
+        fs.cpSync(path.join(repoRoot, "cli"), path.join(world.pulumi.projectDir, "cli"), { recursive: true });
         projectDir = fs.realpathSync(world.pulumi.projectDir);
         env = await world.addEnvironment(stack);
     });

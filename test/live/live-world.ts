@@ -72,7 +72,7 @@ export class LiveWorld extends E2eWorld {
     /** `npm run status -- staging` against the staging cluster, as a user runs it. */
     status(): SpawnSyncReturns<string> {
         const { kubeconfig, context } = this.staging.cluster;
-        return spawnSync("bash", [path.join(repoRoot, "scripts", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
+        return spawnSync("bash", [path.join(repoRoot, "cli", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
             cwd: repoRoot,
             encoding: "utf8",
         });

@@ -122,7 +122,7 @@ function fakeFlux(kubeconfig: string, f: FakeFlux): { stop: () => Promise<void>;
 function fluxWait(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
     const started = Date.now();
     return new Promise((resolve) => {
-        const p = spawn(node, ["-r", tsNode, path.join(root, "scripts", "flux-wait.ts"), ...args], {
+        const p = spawn(node, ["-r", tsNode, path.join(root, "cli", "flux-wait.ts"), ...args], {
             cwd: root,
             env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json") },
         });

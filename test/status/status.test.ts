@@ -31,7 +31,7 @@ const node = fs.existsSync(projectNode) ? projectNode : process.execPath;
 const tsNode = require.resolve("ts-node/register/transpile-only");
 
 function status(args: string[], cwd = root, extraEnv: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
-    const r = spawnSync(node, ["-r", tsNode, path.join(root, "scripts", "status.ts"), ...args], {
+    const r = spawnSync(node, ["-r", tsNode, path.join(root, "cli", "status.ts"), ...args], {
         cwd,
         encoding: "utf8",
         timeout: 120_000,
@@ -224,7 +224,7 @@ describe("status (real API server)", function () {
         assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
         assert.match(r.stderr, /cannot reach the cluster/);
         assert.match(r.stderr, /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/);
-        // Run by scripts/stack.sh on its local backend: the command that reaches it.
+        // Run by cli/stack.sh on its local backend: the command that reaches it.
         const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, { GITOPS_KYVERNO_CLI: "npm" });
         assert.match(viaNpm.stderr, /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/);
     });

@@ -158,7 +158,7 @@ for (const stack of ["staging", "production"]) {
         });
 
         it("exports the command that mints its kubeconfig", () => {
-            assert.strictEqual(outputs.previewKubeconfigCommand, `npx ts-node scripts/preview-kubeconfig.ts ${stack}`);
+            assert.strictEqual(outputs.previewKubeconfigCommand, `npx ts-node cli/preview-kubeconfig.ts ${stack}`);
         });
     });
 }

@@ -1,5 +1,5 @@
-// scripts/stack.sh's part in finishing interrupted runs, against a fake
-// `pulumi`: --recover runs scripts/recover.ts before the command (removing a
+// cli/stack.sh's part in finishing interrupted runs, against a fake
+// `pulumi`: --recover runs cli/recover.ts before the command (removing a
 // stale lock, refusing a live one), and whatever a pulumi run leaves running
 // is killed once its CLI exits.
 import * as assert from "assert";
@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
-const script = path.join(repoRoot, "scripts", "stack.sh");
+const script = path.join(repoRoot, "cli", "stack.sh");
 
 /** Logs each call; `up` starts a detached `sleep` (as a provider plugin would outlive a killed CLI) and records its pid; `stack export` answers an empty state. */
 const fakePulumi = `#!/usr/bin/env bash
@@ -32,7 +32,7 @@ function alive(pid: number): boolean {
     }
 }
 
-describe("scripts/stack.sh: interrupted runs", () => {
+describe("cli/stack.sh: interrupted runs", () => {
     let dir: string;
     let env: Record<string, string>;
     let lockDir: string;

@@ -1,14 +1,14 @@
-// The decisions of scripts/recover/ (which lock to remove, which processes are
+// The decisions of cli/recover/ (which lock to remove, which processes are
 // a dead run's leftovers, what to do with a Helm release left pending and with
 // each pending operation), on plain data; and the lock files a file backend holds.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { repairRelease, HelmRevision } from "../../scripts/recover/helm-records";
-import { findLeftovers, ProcInfo } from "../../scripts/recover/leftovers";
-import { decideLock, fileBackendDir, findLocks, LockContent } from "../../scripts/recover/lock";
-import { resolve, subjectOf, PendingOperation } from "../../scripts/recover/pending";
+import { repairRelease, HelmRevision } from "../../cli/recover/helm-records";
+import { findLeftovers, ProcInfo } from "../../cli/recover/leftovers";
+import { decideLock, fileBackendDir, findLocks, LockContent } from "../../cli/recover/lock";
+import { resolve, subjectOf, PendingOperation } from "../../cli/recover/pending";
 
 const lock = (over: Partial<LockContent> = {}): LockContent => ({
     pid: 4242,

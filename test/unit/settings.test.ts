@@ -208,7 +208,7 @@ describe("stack settings", () => {
         );
     });
 
-    it("print `npm run pulumi --` commands when scripts/stack.sh chose the backend, plain `pulumi` otherwise", () => {
+    it("print `npm run pulumi --` commands when cli/stack.sh chose the backend, plain `pulumi` otherwise", () => {
         // One problem of each shape: a value, a rm, ssh-keyscan, a key file, the overlay's, the token's.
         const each = (cli: Record<string, string>) => [
             ...problems("staging", { ...github, kyvernoReplicas: "0", kubeconfig: "/nonexistent" }, [], { ...token, ...cli }),

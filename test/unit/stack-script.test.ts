@@ -1,4 +1,4 @@
-// scripts/stack.sh against a fake `pulumi` on PATH that records each call's
+// cli/stack.sh against a fake `pulumi` on PATH that records each call's
 // arguments and the backend it was given: which flags reach which command, and
 // what is refused before any call.
 import * as assert from "assert";
@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
-const script = path.join(repoRoot, "scripts", "stack.sh");
+const script = path.join(repoRoot, "cli", "stack.sh");
 
 interface Call {
     args: string[];
@@ -26,7 +26,7 @@ fi
 exit 0
 `;
 
-describe("scripts/stack.sh", () => {
+describe("cli/stack.sh", () => {
     let dir: string;
     let log: string;
     let bin: string;

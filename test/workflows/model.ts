@@ -222,7 +222,7 @@ export interface PulumiRun {
 /**
  * The Pulumi commands a job instance runs, with the stacks they run on:
  * pulumi/actions steps, the project's local pulumi action, and
- * `scripts/stack.sh up|destroy` run lines.
+ * `cli/stack.sh up|destroy` run lines.
  */
 export function pulumiRuns(inst: JobInstance, actions: LocalAction[]): PulumiRun[] {
     const out: PulumiRun[] = [];

@@ -362,7 +362,7 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                         : new RegExp(`stack\\.sh ${r.command} `).test(String(s.run ?? ""));
                 const cmd = steps.findIndex(runs);
                 if (!recoverStep) {
-                    problems.push(`${name(i)}: ${r.command} without scripts/stack.sh recover before it`);
+                    problems.push(`${name(i)}: ${r.command} without cli/stack.sh recover before it`);
                     continue;
                 }
                 if (cmd >= 0 && at > cmd) problems.push(`${name(i)}: recover runs after ${r.command}`);

@@ -3,7 +3,7 @@
 // renders them, then requests with a token of the preview ServiceAccount. Its
 // dry runs (create, server-side apply, update, delete) go through; the same
 // requests for real are refused by the policy, which names itself; reads work;
-// the admin is not affected. Then the kubeconfig scripts/preview-kubeconfig.ts
+// the admin is not affected. Then the kubeconfig cli/preview-kubeconfig.ts
 // mints, used by kubectl and by `flux diff` as the flux-diff job runs it.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -311,11 +311,11 @@ describe("the preview identity on a real API server", function () {
         assertRefusedByPolicy(await asPreview("POST", `/api/v1/namespaces/${testNs}/services`, service("after")), "create after the attempts");
     });
 
-    it("scripts/preview-kubeconfig.ts mints a kubeconfig (an expiring token, the context's name) that kubectl uses as it", () => {
+    it("cli/preview-kubeconfig.ts mints a kubeconfig (an expiring token, the context's name) that kubectl uses as it", () => {
         const out = path.join(tmp, "preview.kubeconfig");
         const r = spawnSync(
             path.join(root, "node_modules", ".bin", "ts-node"),
-            ["scripts/preview-kubeconfig.ts", "staging", `--kubeconfig=${cluster.kubeconfig}`, `--context=${cluster.context}`, "--duration=2h", "--out", out],
+            ["cli/preview-kubeconfig.ts", "staging", `--kubeconfig=${cluster.kubeconfig}`, `--context=${cluster.context}`, "--duration=2h", "--out", out],
             { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, PATH, TS_NODE_TRANSPILE_ONLY: "true" } },
         );
         assert.equal(r.status, 0, r.stderr);

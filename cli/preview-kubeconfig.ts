@@ -4,9 +4,9 @@
 // expires. Run it with your own (admin) credentials for the cluster; the token
 // can only read and dry-run, so it is what the `staging-preview` environment's
 // KUBECONFIG secret should hold.
-//   npx ts-node scripts/preview-kubeconfig.ts STACK [--duration 24h] [--out FILE]
+//   npx ts-node cli/preview-kubeconfig.ts STACK [--duration 24h] [--out FILE]
 //       [--kubeconfig PATH] [--context NAME]
-//   npx ts-node scripts/preview-kubeconfig.ts staging --duration 168h | gh secret set KUBECONFIG --env staging-preview
+//   npx ts-node cli/preview-kubeconfig.ts staging --duration 168h | gh secret set KUBECONFIG --env staging-preview
 // The cluster and context come from Pulumi.STACK.yaml (kubeconfig, kubeContext)
 // unless given, else from kubectl's defaults; the context keeps its name, so
 // the stack's kubeContext finds it (scripts/ci/kubeconfig.sh checks that).
@@ -19,7 +19,7 @@ import { previewIdentity, previewUsername } from "../components/preview-access";
 import { resolveTarget } from "./status/target";
 
 const usage = [
-    "usage: npx ts-node scripts/preview-kubeconfig.ts STACK [--duration 24h] [--out FILE]",
+    "usage: npx ts-node cli/preview-kubeconfig.ts STACK [--duration 24h] [--out FILE]",
     "         [--kubeconfig PATH] [--context NAME]",
     "  reads kubeconfig and kubeContext from Pulumi.STACK.yaml unless given",
 ].join("\n");

@@ -3,7 +3,7 @@
 // repository, the registry and the chart mirror, and the stack `local` on a
 // file backend in .demo/. It stays up until Ctrl-C or `npm run demo -- down`,
 // which runs `pulumi destroy` and stops everything it started.
-// (scripts/demo.sh builds or reuses the tools first.)
+// (cli/demo.sh builds or reuses the tools first.)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { demoPaths, DemoState, readPid, isAlive, removeLeftovers, portsInUse, demoPorts } from "./state";

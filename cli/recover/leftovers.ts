@@ -1,7 +1,7 @@
 // Plugin processes a killed Pulumi CLI leaves running: its providers, language
 // host, the program and the dynamic providers' Node processes are not killed
 // with it, get reparented and keep serving (or finishing a Helm install for)
-// a CLI that is gone. scripts/stack.sh marks every process of a run with
+// a CLI that is gone. cli/stack.sh marks every process of a run with
 // GITOPS_KYVERNO_RUN ("<run id> <stack> <project dir>"); a marked process
 // whose run has no pulumi CLI alive any more is a leftover. Unmarked plugin
 // processes (a plain `pulumi up`) count when they run in the project folder

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Day-2 wrapper around the Pulumi CLI with the project's defaults.
-#   scripts/stack.sh preview STACK [pulumi flags...]
-#   scripts/stack.sh up      STACK [--wait] [--recover [--cancel-lock]] [pulumi flags...] (e.g. --yes)
-#   scripts/stack.sh wait    STACK [flux-wait flags...]     (scripts/flux-wait.ts)
-#   scripts/stack.sh destroy STACK [--delete-repository] [--recover [--cancel-lock]] [pulumi flags...]
-#   scripts/stack.sh refresh STACK [pulumi flags...]
-#   scripts/stack.sh status  STACK [status flags...]         (scripts/status.ts)
-#   scripts/stack.sh recover STACK [--cancel-lock]           (scripts/recover.ts)
-#   scripts/stack.sh pulumi  ARGS...   any pulumi command, same CLI and backend
+#   cli/stack.sh preview STACK [pulumi flags...]
+#   cli/stack.sh up      STACK [--wait] [--recover [--cancel-lock]] [pulumi flags...] (e.g. --yes)
+#   cli/stack.sh wait    STACK [flux-wait flags...]     (cli/flux-wait.ts)
+#   cli/stack.sh destroy STACK [--delete-repository] [--recover [--cancel-lock]] [pulumi flags...]
+#   cli/stack.sh refresh STACK [pulumi flags...]
+#   cli/stack.sh status  STACK [status flags...]         (cli/status.ts)
+#   cli/stack.sh recover STACK [--cancel-lock]           (cli/recover.ts)
+#   cli/stack.sh pulumi  ARGS...   any pulumi command, same CLI and backend
 # Backend: $PULUMI_BACKEND_URL if set (Pulumi Cloud, s3://, gs://, azblob://,
 # file://...), else a local file backend in ${PULUMI_LOCAL_BACKEND:-~/.pulumi-local}
 # (outside the work tree), whose secrets need PULUMI_CONFIG_PASSPHRASE(_FILE).
@@ -16,13 +16,13 @@
 # commands the program prints start with `npm run pulumi --` instead
 # (GITOPS_KYVERNO_CLI=npm, read by stacks/pulumi-command.ts).
 # up --wait then asks Flux to reconcile at once and waits for every
-# Kustomization to be Ready (scripts/flux-wait.ts), failing with its message.
+# Kustomization to be Ready (cli/flux-wait.ts), failing with its message.
 # destroy keeps the shared fleet repository unless --delete-repository is
 # given: the choice is written to deleteRepositoryOnDestroy, and when that
 # changes the setting an `up` records it in the state before the destroy.
 # --recover first finishes what an interrupted up or destroy left (stale lock,
 # leftover plugin processes, Helm releases left pending, pending operations;
-# scripts/recover.ts), then runs the command; --cancel-lock also removes a lock
+# cli/recover.ts), then runs the command; --cancel-lock also removes a lock
 # whose holder this host cannot check (another host, Pulumi Cloud).
 # Every pulumi process of a run carries GITOPS_KYVERNO_RUN; when the CLI has
 # exited, however it ended, what still carries it (a plugin) is killed.
@@ -40,7 +40,7 @@ case "$cmd" in
     [ $# -ge 1 ] || usage
     stack=$1; shift
     if [[ "$stack" == -* ]]; then
-      echo "the stack name comes first, then flags: scripts/stack.sh $cmd STACK [flags] (npm run $cmd -- STACK [flags]); got '$stack'" >&2
+      echo "the stack name comes first, then flags: cli/stack.sh $cmd STACK [flags] (npm run $cmd -- STACK [flags]); got '$stack'" >&2
       exit 2
     fi
     [[ "$stack" =~ ^[A-Za-z0-9_.][A-Za-z0-9._/-]*$ ]] || { echo "invalid stack name: '$stack' (letters, digits, '.', '_', '-', and '/' for org/project/stack)" >&2; exit 2; }
@@ -62,8 +62,8 @@ else
   unset GITOPS_KYVERNO_CLI; pulumi_cmd=pulumi
 fi
 
-if [ "$cmd" = status ]; then exec ts-node "$root/scripts/status.ts" "$stack" "$@"; fi
-if [ "$cmd" = wait ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack" "$@"; fi
+if [ "$cmd" = status ]; then exec ts-node "$root/cli/status.ts" "$stack" "$@"; fi
+if [ "$cmd" = wait ]; then exec ts-node "$root/cli/flux-wait.ts" "$stack" "$@"; fi
 
 # --recover and --cancel-lock (up, destroy) belong to the wrapper, not to pulumi.
 recover=false recover_args=() rest=()
@@ -77,7 +77,7 @@ done
 if [ "$cmd" = up ] || [ "$cmd" = destroy ] || [ "$cmd" = recover ]; then
   set -- ${rest[@]+"${rest[@]}"}
   if [ ${#recover_args[@]} -gt 0 ] && [ "$recover" = false ] && [ "$cmd" != recover ]; then
-    echo "--cancel-lock goes with --recover: scripts/stack.sh $cmd $stack --recover --cancel-lock" >&2
+    echo "--cancel-lock goes with --recover: cli/stack.sh $cmd $stack --recover --cancel-lock" >&2
     exit 2
   fi
 fi
@@ -107,7 +107,7 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
 fi
 echo "[stack] ${cmd}${stack:+ $stack} on $PULUMI_BACKEND_URL" >&2
 
-# This run's mark on every pulumi process it starts (read by scripts/recover/leftovers.ts).
+# This run's mark on every pulumi process it starts (read by cli/recover/leftovers.ts).
 run_marker="$$-$(date +%s)-$RANDOM $stack $(pwd -P)"
 run_pulumi() { GITOPS_KYVERNO_RUN="$run_marker" pulumi "$@"; }
 # Kills what of this run outlived its CLI (Linux: /proc; elsewhere the next --recover does).
@@ -127,7 +127,7 @@ trap reap_run EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 if [ "$recover" = true ] || [ "$cmd" = recover ]; then
-  ts-node --transpile-only "$root/scripts/recover.ts" "$stack" ${recover_args[@]+"${recover_args[@]}"}
+  ts-node --transpile-only "$root/cli/recover.ts" "$stack" ${recover_args[@]+"${recover_args[@]}"}
   if [ "$cmd" = recover ]; then exit 0; fi
 fi
 
@@ -154,7 +154,7 @@ case "$cmd" in
       if [ "$a" = --wait ]; then wait=true; else args+=("$a"); fi
     done
     run_pulumi up --stack "$stack" ${args[@]+"${args[@]}"}
-    if [ "$wait" = true ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack"; fi
+    if [ "$wait" = true ]; then exec ts-node "$root/cli/flux-wait.ts" "$stack"; fi
     ;;
   refresh)
     run_pulumi refresh --stack "$stack" "$@"

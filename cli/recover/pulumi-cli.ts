@@ -1,5 +1,5 @@
 // The Pulumi CLI calls recovery makes, on the backend and CLI of the caller's
-// environment (scripts/stack.sh sets both).
+// environment (cli/stack.sh sets both).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run demo [-- up|down]: the main job on an embedded local default (see
-# scripts/demo/main.ts). `up` first builds or reuses the pinned tools, the
+# cli/demo/main.ts). `up` first builds or reuses the pinned tools, the
 # Debian packages the local servers need and the Pulumi plugins.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,4 +12,4 @@ if [ "$cmd" = up ]; then
   bash scripts/tools.sh
   bash scripts/pulumi-plugins.sh
 fi
-exec ts-node --transpile-only scripts/demo/main.ts "$cmd"
+exec ts-node --transpile-only cli/demo/main.ts "$cmd"

@@ -1,13 +1,13 @@
 // Finishes what an interrupted `pulumi up` or `destroy` of a stack left behind,
 // without asking anything, so that the next run (or CI's) goes through:
-//   ts-node scripts/recover.ts STACK [--cancel-lock]
-// (run by scripts/stack.sh: `npm run up -- STACK --recover`, `npm run recover -- STACK`).
+//   ts-node cli/recover.ts STACK [--cancel-lock]
+// (run by cli/stack.sh: `npm run up -- STACK --recover`, `npm run recover -- STACK`).
 // In order: refuse while the run still holds the stack; kill the run's leftover
 // plugin processes; remove its stale lock; put Helm releases it left pending
 // back to their last deployed revision (or out of Helm's records when they
 // never deployed); resolve its pending operations against what exists. Prints
 // each thing it did; exits 1, naming the holder and the fix, when it must not
-// act. The pieces that decide are in scripts/recover/, apart from the I/O.
+// act. The pieces that decide are in cli/recover/, apart from the I/O.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -181,7 +181,7 @@ async function main(argv: string[]): Promise<number> {
     const stack = argv.find((a) => !a.startsWith("-"));
     const unknown = argv.filter((a) => a.startsWith("-") && a !== "--cancel-lock");
     if (!stack || unknown.length > 0) {
-        console.error(`usage: ts-node scripts/recover.ts STACK [--cancel-lock]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`);
+        console.error(`usage: ts-node cli/recover.ts STACK [--cancel-lock]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`);
         return 2;
     }
     try {
