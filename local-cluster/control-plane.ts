@@ -3,7 +3,7 @@
 // and service-account controllers, so namespace deletion finishes). No kubelet:
 // pods are never scheduled or run.
 //
-//   import { startKubeCluster } from "../support/kube-cluster";
+//   import { startKubeCluster } from "../local-cluster/control-plane";
 //   const cluster = await startKubeCluster({ name: "staging" });
 //   // cluster.kubeconfig: a kubeconfig file (context `cluster.context`, admin
 //   // client certificate embedded); cluster.server: https://127.0.0.1:PORT

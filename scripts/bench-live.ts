@@ -15,7 +15,7 @@
 // with no reconcile requested: the first apply must not beat Kyverno. Exits 1
 // when one misses the 30 s goal.
 import { loopState } from "../local-cluster/convergence";
-import { eventually, LiveWorld, nextPodinfoTag } from "../test/live/live-world";
+import { eventually, LiveWorld, nextPodinfoTag } from "../harness/live-world";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -9,8 +9,8 @@
 // check (stacks/type-checked.ts) is due again.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { E2eWorld } from "../test/e2e/fixture";
-import { repoRoot } from "../test/support/pulumi-cli";
+import { E2eWorld } from "../harness/e2e-world";
+import { repoRoot } from "../harness/pulumi-cli";
 import { typeCheckCacheFile } from "../stacks/type-check";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);

@@ -31,7 +31,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): RunResu
 }
 
 /** A tool from .tools/bin (built and pinned by scripts/tools.sh), else PATH. */
-export { findBinary as tool } from "../../test/support/kube-cluster-util";
+export { findBinary as tool } from "../../local-cluster/util";
 
 /** The pinned TOOL_VERSION of scripts/tools/<name>.sh, so each version is written once. */
 export function pinnedVersion(name: string): string {

@@ -18,7 +18,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startKubeCluster, KubeCluster } from "../../test/support/kube-cluster";
+import { startKubeCluster, KubeCluster } from "../../local-cluster/control-plane";
 import { admit } from "./admission";
 import { checkBackstop } from "./backstop";
 import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";

@@ -7,7 +7,7 @@
 // charts, not from this program.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { githubConfig, installMocks, Registered, runProgram } from "../../test/unit/support/mocks";
+import { githubConfig, installMocks, Registered, runProgram } from "../../harness/mocks";
 import { Built } from "./builds";
 import { repoRoot } from "./exec";
 import { Report } from "./report";

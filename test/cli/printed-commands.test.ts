@@ -12,8 +12,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { startGitSshServer, GitSshServer } from "../support/git-ssh-server";
-import { repoRoot } from "../support/pulumi-cli";
+import { startGitSshServer, GitSshServer } from "../../local-cluster/git-server";
+import { repoRoot } from "../../harness/pulumi-cli";
 
 /** Keys whose problems print a command; the last test keeps it in step with stacks/settings.ts. */
 const keysWithCommands = [

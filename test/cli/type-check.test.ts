@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PulumiWorkspace, repoRoot } from "../support/pulumi-cli";
+import { PulumiWorkspace, repoRoot } from "../../harness/pulumi-cli";
 
 describe("the program's type check under the real engine", function () {
     this.timeout(600000);

@@ -9,7 +9,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { demoPaths, demoPorts, isAlive } from "../../cli/demo/state";
-import { repoRoot } from "../support/pulumi-cli";
+import { repoRoot } from "../../harness/pulumi-cli";
 import { openFluxUi } from "./flux-ui";
 
 const minutes = (n: number) => n * 60_000;

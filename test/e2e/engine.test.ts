@@ -8,10 +8,10 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderFleetTree } from "../../components/fleet-tree";
-import { KubeApi, KubeObject } from "../support/kube-api";
-import { PreviewJson, urnType } from "../support/pulumi-cli";
+import { KubeApi, KubeObject } from "../../harness/kube-api";
+import { PreviewJson, urnType } from "../../harness/pulumi-cli";
 import { secretsIn } from "../support/secret-forms";
-import { assertClean, E2eWorld, Environment, programNamespaces, seedFiles } from "./fixture";
+import { assertClean, E2eWorld, Environment, programNamespaces, seedFiles } from "../../harness/e2e-world";
 
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");

@@ -7,8 +7,8 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readyCondition } from "../../local-cluster/kube-client";
-import { RunResult } from "../support/pulumi-cli";
-import { assertClean, E2eWorld, Environment, nextPodinfoTag, until } from "../e2e/fixture";
+import { RunResult } from "../../harness/pulumi-cli";
+import { assertClean, E2eWorld, Environment, nextPodinfoTag, until } from "../../harness/e2e-world";
 
 const minutes = (n: number) => n * 60_000;
 const FLUX = "/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux";

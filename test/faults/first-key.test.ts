@@ -8,9 +8,9 @@
 // the harness does not register; every bound is stated and every time printed.
 import { strict as assert } from "node:assert";
 import { KubeObject, readyCondition } from "../../local-cluster/kube-client";
-import { E2eWorld, Environment } from "../e2e/fixture";
-import { KubeApi } from "../support/kube-api";
-import { RunResult } from "../support/pulumi-cli";
+import { E2eWorld, Environment } from "../../harness/e2e-world";
+import { KubeApi } from "../../harness/kube-api";
+import { RunResult } from "../../harness/pulumi-cli";
 import { secretsIn } from "../support/secret-forms";
 
 const minutes = (n: number) => n * 60_000;

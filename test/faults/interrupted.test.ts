@@ -15,8 +15,8 @@ import * as YAML from "yaml";
 import { loopState } from "../../local-cluster/convergence";
 import { readyCondition } from "../../local-cluster/kube-client";
 import { parseMarker, readProcesses } from "../../cli/recover/leftovers";
-import { E2eWorld, Environment, nextPodinfoTag, until } from "../e2e/fixture";
-import { repoRoot } from "../support/pulumi-cli";
+import { E2eWorld, Environment, nextPodinfoTag, until } from "../../harness/e2e-world";
+import { repoRoot } from "../../harness/pulumi-cli";
 
 const stack = "staging";
 const minutes = (n: number) => n * 60_000;

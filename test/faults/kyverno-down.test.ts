@@ -15,7 +15,7 @@
 // Steps run in order on one cluster; every bound is stated and every time printed.
 import { strict as assert } from "node:assert";
 import { KubeRequestError, readyCondition } from "../../local-cluster/kube-client";
-import { eventually, ks, LiveWorld, nextPodinfoTag } from "../live/live-world";
+import { eventually, ks, LiveWorld, nextPodinfoTag } from "../../harness/live-world";
 
 const minutes = (n: number) => n * 60_000;
 const deployments = (ns: string) => `/apis/apps/v1/namespaces/${ns}/deployments`;

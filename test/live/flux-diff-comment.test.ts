@@ -14,8 +14,8 @@ import * as YAML from "yaml";
 import { renderFleetTree } from "../../components/fleet-tree";
 import { readyCondition } from "../../local-cluster/kube-client";
 import { freePort } from "../../local-cluster/util";
-import { repoRoot } from "../support/pulumi-cli";
-import { eventually, LiveWorld, nextPodinfoTag } from "./live-world";
+import { repoRoot } from "../../harness/pulumi-cli";
+import { eventually, LiveWorld, nextPodinfoTag } from "../../harness/live-world";
 
 const minutes = (n: number) => n * 60_000;
 const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";

@@ -10,7 +10,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { readyCondition } from "../../local-cluster/kube-client";
-import { eventually, GITREPO, ks, LiveWorld, nextPodinfoTag } from "./live-world";
+import { eventually, GITREPO, ks, LiveWorld, nextPodinfoTag } from "../../harness/live-world";
 
 const minutes = (n: number) => n * 60_000;
 const FLUX = "/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux";

@@ -9,7 +9,7 @@ import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { KubeCluster, startKubeCluster } from "../support/kube-cluster";
+import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
 import { apply, crdManifest, crds, gitRepository, kubectl, kustomization, ready, revision, setStatus } from "./fixtures";
 
 const root = path.resolve(__dirname, "..", "..");

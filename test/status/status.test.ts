@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KubeCluster, startKubeCluster } from "../support/kube-cluster";
+import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
 import {
     apply,
     clusterPolicy,

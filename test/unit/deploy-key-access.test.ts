@@ -12,8 +12,8 @@ import { GitOpsEnvironment } from "../../components/gitops-environment";
 import { DeployKeyAccessInputs, DeployKeyAccessProvider, checkReadAccess } from "../../components/deploy-key-access/provider";
 import { upCommand } from "../../stacks/pulumi-command";
 import { loadSettings } from "../../stacks/settings";
-import { GitSshServer, SshKeyPair, startGitSshServer } from "../support/git-ssh-server";
-import { installMocks, settle, sshGitConfig } from "./support/mocks";
+import { GitSshServer, SshKeyPair, startGitSshServer } from "../../local-cluster/git-server";
+import { installMocks, settle, sshGitConfig } from "../../harness/mocks";
 import { rejection } from "./support/rejection";
 
 describe("the deploy key's read-access check", function () {

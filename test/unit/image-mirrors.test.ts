@@ -1,7 +1,7 @@
 // Images from a mirror: the registry settings are checked before anything is created,
 // and reach the charts' values and the FluxInstance; without them nothing changes.
 import * as assert from "assert";
-import { byType, githubConfig, installMocks, one, Registered, runProgram } from "./support/mocks";
+import { byType, githubConfig, installMocks, one, Registered, runProgram } from "../../harness/mocks";
 import { problemOf, settingsProblems as problems } from "./support/settings-problems";
 
 const fluxInstance = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";

@@ -3,7 +3,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { GitOpsEnvironment } from "../../components/gitops-environment";
 import { loadSettings } from "../../stacks/settings";
-import { dynamicType, githubConfig, installMocks, settle } from "./support/mocks";
+import { dynamicType, githubConfig, installMocks, settle } from "../../harness/mocks";
 
 interface Seen {
     type: string;

@@ -8,7 +8,7 @@ import { renderFleetTree } from "../../components/fleet-tree";
 import { GitOpsEnvironment } from "../../components/gitops-environment";
 import { previewAccessManifests, previewDryRunKinds, previewReadOnlyKinds, readVerbs } from "../../components/preview-access";
 import { defaultFleetDir, loadSettings } from "../../stacks/settings";
-import { githubConfig, installMocks, one, Registered, runProgram, settle } from "./support/mocks";
+import { githubConfig, installMocks, one, Registered, runProgram, settle } from "../../harness/mocks";
 
 const types = {
     namespace: "kubernetes:core/v1:Namespace",

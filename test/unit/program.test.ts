@@ -1,6 +1,6 @@
 // The whole program under Pulumi's mocks, for both stacks.
 import * as assert from "assert";
-import { byType, fleetCommitOfMocks, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "./support/mocks";
+import { byType, fleetCommitOfMocks, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "../../harness/mocks";
 
 const release = "kubernetes:helm.sh/v3:Release";
 

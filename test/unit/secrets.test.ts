@@ -6,7 +6,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { secretForms, secretsIn } from "../support/secret-forms";
-import { byType, dynamicType, githubConfig, installMocks, isSecretOutput, one, valueOf, Registered, settle, sshGitConfig, sshWriteKey } from "./support/mocks";
+import { byType, dynamicType, githubConfig, installMocks, isSecretOutput, one, valueOf, Registered, settle, sshGitConfig, sshWriteKey } from "../../harness/mocks";
 
 const token = "ghp_unit_test_token_not_real_000000000000";
 const deployKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-private-key-material\n-----END OPENSSH PRIVATE KEY-----\n";

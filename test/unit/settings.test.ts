@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigSource, loadSettings, SettingsError } from "../../stacks/settings";
-import { installMocks, Registered, runProgram, sshGitConfig } from "./support/mocks";
+import { installMocks, Registered, runProgram, sshGitConfig } from "../../harness/mocks";
 
 function source(values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = {}): ConfigSource {
     return {

@@ -1,6 +1,6 @@
 // A stack that targets its own Git server over SSH instead of GitHub.
 import * as assert from "assert";
-import { byType, fleetCommitOfMocks, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "./support/mocks";
+import { byType, fleetCommitOfMocks, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "../../harness/mocks";
 
 const config = sshGitConfig({
     branch: "fleet",

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigSource, loadSettings, SettingsError } from "../../stacks/settings";
-import { dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "./support/mocks";
+import { dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "../../harness/mocks";
 
 function source(values: Record<string, string>, secrets: string[]): ConfigSource {
     return { get: (k) => values[k] || undefined, isSecret: (k) => secrets.includes(k), env: () => undefined };

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
-import { findBinary } from "../support/kube-cluster-util";
+import { findBinary } from "../../local-cluster/util";
 import { OciRegistry, startOciRegistry } from "../support/oci-registry";
 
 const repoRoot = path.resolve(__dirname, "..", "..");

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { findBinary } from "../support/kube-cluster-util";
+import { findBinary } from "../../local-cluster/util";
 
 const root = path.resolve(__dirname, "..", "..");
 const projectNode = path.join(root, "node_modules", ".bin");

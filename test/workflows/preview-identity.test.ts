@@ -15,7 +15,7 @@ import { renderFleetTree } from "../../components/fleet-tree";
 import { previewAccessManifests, previewDryRunKinds, previewIdentity, previewPolicyName } from "../../components/preview-access";
 import { diffOne, kustomizationsOf } from "../../scripts/flux-diff/run";
 import { defaultFleetDir } from "../../stacks/settings";
-import { KubeCluster, startKubeCluster } from "../support/kube-cluster";
+import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
 import { apply, crdManifest, crds, kubectl } from "../status/fixtures";
 
 const root = path.resolve(__dirname, "..", "..");

@@ -8,13 +8,13 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { DeployKeyRegistrar, registerDeployKeys, stackStateFiles } from "../../local-cluster/deploy-key-registrar";
-import { LiveCluster, startLiveCluster } from "../../local-cluster/live-cluster";
-import { fleetPodinfoTags } from "../../local-cluster/registry";
-import { startGitSshServer, GitSshServer, SshKeyPair } from "../support/git-ssh-server";
-import { KubeApi } from "../support/kube-api";
-import type { KubeCluster } from "../support/kube-cluster";
-import { PulumiWorkspace, repoRoot } from "../support/pulumi-cli";
+import { DeployKeyRegistrar, registerDeployKeys, stackStateFiles } from "../local-cluster/deploy-key-registrar";
+import { LiveCluster, startLiveCluster } from "../local-cluster/live-cluster";
+import { fleetPodinfoTags } from "../local-cluster/registry";
+import { startGitSshServer, GitSshServer, SshKeyPair } from "../local-cluster/git-server";
+import { KubeApi } from "./kube-api";
+import type { KubeCluster } from "../local-cluster/control-plane";
+import { PulumiWorkspace, repoRoot } from "./pulumi-cli";
 
 export const podinfoRepository = "stefanprodan/podinfo";
 /** A tag no overlay uses, which the tests move an environment to. */

@@ -1,7 +1,7 @@
 // The local cluster's client (local-cluster/kube-client.ts) with the reads the
 // end-to-end tests repeat: namespaces, secrets, config maps, CRDs.
-import { KubeClient, KubeObject } from "../../local-cluster/kube-client";
-import type { KubeCluster } from "./kube-cluster";
+import { KubeClient, KubeObject } from "../local-cluster/kube-client";
+import type { KubeCluster } from "../local-cluster/control-plane";
 
 export type { KubeObject };
 

@@ -5,12 +5,12 @@ import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KubeClient, KubeObject, readyCondition } from "../../local-cluster/kube-client";
-import { findBinary } from "../../local-cluster/util";
-import { E2eWorld, Environment } from "../e2e/fixture";
-import { repoRoot } from "../support/pulumi-cli";
+import { KubeClient, KubeObject, readyCondition } from "../local-cluster/kube-client";
+import { findBinary } from "../local-cluster/util";
+import { E2eWorld, Environment } from "./e2e-world";
+import { repoRoot } from "./pulumi-cli";
 
-export { nextPodinfoTag } from "../e2e/fixture";
+export { nextPodinfoTag } from "./e2e-world";
 
 export const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
 export const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;

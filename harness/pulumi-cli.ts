@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pulumiEnv } from "../../local-cluster/pulumi-env";
+import { pulumiEnv } from "../local-cluster/pulumi-env";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 export { pulumiEnv };

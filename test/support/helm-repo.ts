@@ -1,2 +1,0 @@
-// Moved to local-cluster/helm-repo.ts.
-export * from "../../local-cluster/helm-repo";

@@ -1,2 +1,0 @@
-// Moved to local-cluster/certs.ts.
-export * from "../../local-cluster/certs";

@@ -1,2 +1,0 @@
-// Moved to local-cluster/util.ts.
-export * from "../../local-cluster/util";
