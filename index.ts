@@ -1,6 +1,6 @@
 // Entry point: read and check this stack's settings, then compose the environment.
 // First of all: stop unless the program type-checks (Pulumi runs it transpile-only).
-import "./stacks/type-checked";
+import "./boot/type-checked";
 import * as pulumi from "@pulumi/pulumi";
 import { GitOpsEnvironment } from "./components/gitops-environment";
 import { loadSettings } from "./stacks/settings";

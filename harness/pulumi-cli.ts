@@ -12,7 +12,7 @@ export const repoRoot = path.resolve(__dirname, "..", "..");
 export { pulumiEnv };
 
 /** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
-const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"];
+const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "boot", "components", "stacks", "fleet"];
 
 export interface RunResult {
     code: number;

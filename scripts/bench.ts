@@ -6,12 +6,12 @@
 // BENCH_RUNS (default 3) rounds, each running every measure once (interleaved,
 // so load from elsewhere on a shared machine hits all alike); the median is reported. A last line
 // times the preview right after a source change, when the program's own type
-// check (stacks/type-checked.ts) is due again.
+// check (boot/type-checked.ts) is due again.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { E2eWorld } from "../harness/e2e-world";
 import { repoRoot } from "../harness/pulumi-cli";
-import { typeCheckCacheFile } from "../stacks/type-check";
+import { typeCheckCacheFile } from "../boot/type-check";
 
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 

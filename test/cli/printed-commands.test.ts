@@ -116,7 +116,7 @@ describe("commands the settings errors print", function () {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "printed-commands-"));
         const home = path.join(tmp, "home");
         project = path.join(tmp, "project");
-        for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "stacks", "fleet"]) {
+        for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "boot", "components", "stacks", "fleet"]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
         }
         fs.mkdirSync(path.join(project, "cli"));

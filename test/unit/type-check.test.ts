@@ -1,11 +1,11 @@
-// The remembered type check (stacks/type-check.ts) on a small program of its own:
+// The remembered type check (boot/type-check.ts) on a small program of its own:
 // it refuses a type error wherever it is, remembers a clean check, and checks
 // again when anything the check read changes.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ensureTypeChecked, TypeCheckError, typeCheckCacheFile } from "../../stacks/type-check";
+import { ensureTypeChecked, TypeCheckError, typeCheckCacheFile } from "../../boot/type-check";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
 

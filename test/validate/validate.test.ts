@@ -46,7 +46,7 @@ function brokenFleet(rel?: string, edit?: (text: string) => string): string {
 /** A copy of the Pulumi program (index.ts, components/, stacks/, fleet/) with edit applied to the file at rel. */
 function brokenProgram(rel: string, edit: (text: string) => string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-break-"));
-    for (const entry of ["index.ts", "package.json", "tsconfig.json", "components", "stacks", "fleet"]) {
+    for (const entry of ["index.ts", "package.json", "tsconfig.json", "boot", "components", "stacks", "fleet"]) {
         fs.cpSync(path.join(repoRoot, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"));

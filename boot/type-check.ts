@@ -3,7 +3,7 @@
 // digest of exactly the files it read: an unchanged program then costs a few
 // file reads; any change to one of them, to tsconfig.json, to the installed
 // packages or to TypeScript itself makes the next run check again.
-// stacks/type-checked.ts runs it before the program does anything.
+// boot/type-checked.ts runs it before the program does anything.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";

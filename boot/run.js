@@ -4,7 +4,7 @@
 // JavaScript kept by a digest of its source, file name, tsconfig.json and the
 // compiler's version, in node_modules/.cache/gitops-kyverno/js/. An unchanged
 // program therefore starts without loading the compiler at all.
-// Transpiling checks no types: index.ts's first import, stacks/type-checked.ts,
+// Transpiling checks no types: index.ts's first import, boot/type-checked.ts,
 // does, and stops the program before anything else runs if they are wrong.
 // Plain JavaScript, because nothing may compile it.
 "use strict";

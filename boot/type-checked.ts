@@ -1,11 +1,11 @@
 // Imported first by index.ts: the program stops here, before any other module
 // loads or any resource is registered, unless its TypeScript type-checks.
-// Pulumi runs the program through stacks/run.js, which only transpiles (from a
+// Pulumi runs the program through boot/run.js, which only transpiles (from a
 // cache, without loading the compiler when nothing changed): that saves
 // ts-node's type check, ~1.7 s of every preview and up, and this puts the
 // guarantee back for every way the program is started (npm run up, plain
 // pulumi, CI), at the cost of a few file reads when nothing changed
-// (stacks/type-check.ts).
+// (boot/type-check.ts).
 import { ensureTypeChecked, TypeCheckError } from "./type-check";
 
 /** Whether ts-node is already type-checking every file it loads (then this check would be a second one). */
