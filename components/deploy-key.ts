@@ -5,8 +5,16 @@
 // half is an output for the operator to register.
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { SuppliedDeployKey } from "../stacks/settings";
 import { GitHubDeployKeyProvider, GitHubDeployKeyState } from "./github/deploy-key-provider";
+
+/** Flux's deploy key as the user supplied it (deployKeyPrivateKey) instead of one the program generates. */
+export interface SuppliedDeployKey {
+    /** Secret. */
+    privateKey: pulumi.Output<string>;
+    /** Derived from the private key: "ssh-ed25519 AAAA...". */
+    publicKey: string;
+    fingerprint: string;
+}
 
 export interface DeployKeyArgs {
     environment: string;

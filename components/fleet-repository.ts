@@ -6,7 +6,31 @@ import * as pulumi from "@pulumi/pulumi";
 import { GitHubRepositoryProvider, GitHubRepositoryState } from "./github/repository-provider";
 import { githubKnownHosts } from "./known-hosts";
 import type { GitAccess } from "./fleet-sync/provider";
-import type { GitSettings } from "../stacks/settings";
+
+export type GitProvider = "github" | "ssh";
+
+export interface GitHubSettings {
+    provider: "github";
+    owner: string;
+    repository: string;
+    branch: string;
+    private: boolean;
+    /** Secret: the token that creates the repository, registers deploy keys and pushes. */
+    token: pulumi.Output<string>;
+}
+
+export interface SshGitSettings {
+    provider: "ssh";
+    /** ssh://user@host[:port]/path: the URL Flux clones and the program pushes to. */
+    url: string;
+    /** known_hosts lines of the Git server, given to Flux and to the pushing git. */
+    knownHosts: string;
+    // The write key (gitWriteKey) is checked here but not carried: the fleet-sync
+    // provider reads it from the stack's config at each push (components/github/credentials.ts).
+    branch: string;
+}
+
+export type GitSettings = GitHubSettings | SshGitSettings;
 
 export interface FleetRepositoryArgs {
     git: GitSettings;

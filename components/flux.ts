@@ -9,7 +9,7 @@
 // What Flux applied is pruned before that, by ClusterSync's deletion.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartImagePaths, type ChartSource } from "../stacks/defaults";
+import { chartImagePaths, type ChartSource } from "./helm-source";
 import { ClusterSync } from "./cluster-sync";
 import { helmChart } from "./helm-source";
 import { sreTenantLabel } from "./kyverno";

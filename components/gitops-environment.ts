@@ -13,20 +13,44 @@
 // operator and Kyverno still run.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { upCommand } from "../stacks/pulumi-command";
-import type { Settings } from "../stacks/settings";
 import { CertManager } from "./cert-manager";
-import { DeployKey } from "./deploy-key";
+import { DeployKey, type SuppliedDeployKey } from "./deploy-key";
 import { DeployKeyAccess } from "./deploy-key-access";
 import { Flux } from "./flux";
-import { FleetRepository } from "./fleet-repository";
+import { FleetRepository, type GitSettings } from "./fleet-repository";
 import { FleetSync } from "./fleet-sync";
 import { renderFleetTree } from "./fleet-tree";
+import type { ChartSource } from "./helm-source";
 import { Kyverno } from "./kyverno";
 import { PreviewAccess } from "./preview-access";
 
+export interface EnvironmentSettings {
+    /** The environment: names `clusters/<env>` and `apps/<env>`. */
+    environment: string;
+    git: GitSettings;
+    /** The deploy key to use; when absent the program generates one. */
+    deployKey?: SuppliedDeployKey;
+    /** Delete the shared fleet repository when this stack is destroyed (GitHub only). */
+    deleteRepositoryOnDestroy: boolean;
+    /** Adopt an existing GitHub repository that this program did not create (GitHub only). */
+    adoptExistingRepository: boolean;
+    kubeconfig?: string;
+    kubeContext?: string;
+    charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
+    fluxVersion: string;
+    /** The FluxInstance's spec.distribution.registry and, when set, its variant. */
+    fluxDistribution: { registry: string; variant?: string };
+    kyvernoReplicas: number;
+    /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
+    kyvernoRegistrySecrets: string[];
+    /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
+    fleetDir: string;
+    /** The command that runs `up` on this stack, printed in errors that ask the user to re-run it. */
+    upCommand: string;
+}
+
 export interface GitOpsEnvironmentArgs {
-    settings: Settings;
+    settings: EnvironmentSettings;
 }
 
 export class GitOpsEnvironment extends pulumi.ComponentResource {
@@ -63,7 +87,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
             const stack = pulumi.getStack();
             this.deployKeyAccess = new DeployKeyAccess(
                 `flux-${env}-read-access`,
-                { url: this.repository.fluxUrl, knownHosts: this.repository.knownHosts, deployKey: this.deployKey, stack, upCommand: upCommand(stack) },
+                { url: this.repository.fluxUrl, knownHosts: this.repository.knownHosts, deployKey: this.deployKey, stack, upCommand: s.upCommand },
                 { parent: this, dependsOn: [this.deployKey] },
             );
         }

@@ -2,7 +2,7 @@
 // infrastructure/configs) rewrite the Deployments Flux applies.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ChartSource } from "../stacks/defaults";
+import type { ChartSource } from "./helm-source";
 import { helmChart } from "./helm-source";
 
 export interface KyvernoArgs {

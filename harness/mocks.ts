@@ -123,7 +123,7 @@ export async function settle(): Promise<void> {
 }
 
 /** Imports the program (this checkout's index.ts unless told) afresh under the current mocks and resolves its exports; settles even when the program throws. */
-export async function runProgram(entry = require.resolve("../../../index")): Promise<Record<string, unknown>> {
+export async function runProgram(entry = require.resolve("../index")): Promise<Record<string, unknown>> {
     delete require.cache[entry];
     try {
         const exported = (await import(entry)) as Record<string, pulumi.Input<unknown>>;

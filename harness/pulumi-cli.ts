@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pulumiEnv } from "../local-cluster/pulumi-env";
 
-export const repoRoot = path.resolve(__dirname, "..", "..");
+export const repoRoot = path.resolve(__dirname, "..");
 export { pulumiEnv };
 
 /** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */

@@ -1,14 +1,6 @@
 // Pinned defaults. A stack overrides any of them with `pulumi config set`, e.g. to
 // install from a private chart mirror; nothing here floats.
-
-export interface ChartSource {
-    /** Helm repository URL (https:// or http://) or OCI registry path (oci://). */
-    repository: string;
-    /** Exact chart version. */
-    version: string;
-    /** Where a mirror serves the chart's images (host[:port][/path]); the chart's own registries when absent. */
-    imageRegistry?: string;
-}
+import type { ChartSource } from "../components/helm-source";
 
 export const chartDefaults = {
     fluxOperator: {
@@ -29,13 +21,6 @@ export const chartDefaults = {
 export const fluxVersionDefault = "2.9.5";
 /** Where Flux's images come from: the FluxInstance's spec.distribution.registry. */
 export const fluxRegistryDefault = "ghcr.io/fluxcd";
-
-/** Each chart's main image below its registry: a mirror serves it at <imageRegistry>/<path>. */
-export const chartImagePaths = {
-    fluxOperator: "controlplaneio-fluxcd/flux-operator",
-    kyverno: "kyverno/kyverno",
-    certManager: "jetstack/cert-manager-controller",
-};
 
 export const repositoryDefault = "fleet-infra";
 export const branchDefault = "main";

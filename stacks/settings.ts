@@ -8,8 +8,6 @@ import * as pulumi from "@pulumi/pulumi";
 import {
     branchDefault,
     chartDefaults,
-    chartImagePaths,
-    ChartSource,
     environmentDefaults,
     fluxRegistryDefault,
     fluxVersionDefault,
@@ -18,65 +16,15 @@ import {
 } from "./defaults";
 import { embeddedFluxVersions, embeddedFluxVersionsText, fluxOperatorRelease, fluxVariants, registryVariants } from "./flux-operator";
 import { asImageRegistry, isImageRegistry } from "./image-registry";
-import { pulumiCommand } from "./pulumi-command";
+import { pulumiCommand, upCommand } from "./pulumi-command";
+import type { SuppliedDeployKey } from "../components/deploy-key";
+import type { GitSettings } from "../components/fleet-repository";
+import type { EnvironmentSettings } from "../components/gitops-environment";
+import { chartImagePaths, type ChartSource } from "../components/helm-source";
 import { SshKeyProblem, sshPublicKeyOf } from "../components/ssh-private-key";
 
-export type GitProvider = "github" | "ssh";
-
-export interface GitHubSettings {
-    provider: "github";
-    owner: string;
-    repository: string;
-    branch: string;
-    private: boolean;
-    /** Secret: the token that creates the repository, registers deploy keys and pushes. */
-    token: pulumi.Output<string>;
-}
-
-export interface SshGitSettings {
-    provider: "ssh";
-    /** ssh://user@host[:port]/path: the URL Flux clones and the program pushes to. */
-    url: string;
-    /** known_hosts lines of the Git server, given to Flux and to the pushing git. */
-    knownHosts: string;
-    // The write key (gitWriteKey) is checked here but not carried: the fleet-sync
-    // provider reads it from the stack's config at each push (components/credentials.ts).
-    branch: string;
-}
-
-export type GitSettings = GitHubSettings | SshGitSettings;
-
-/** Flux's deploy key as the user supplied it (deployKeyPrivateKey) instead of one the program generates. */
-export interface SuppliedDeployKey {
-    /** Secret. */
-    privateKey: pulumi.Output<string>;
-    /** Derived from the private key: "ssh-ed25519 AAAA...". */
-    publicKey: string;
-    fingerprint: string;
-}
-
-export interface Settings {
-    /** The environment: names `clusters/<env>` and `apps/<env>`. */
-    environment: string;
-    git: GitSettings;
-    /** The deploy key to use; when absent the program generates one. */
-    deployKey?: SuppliedDeployKey;
-    /** Delete the shared fleet repository when this stack is destroyed (GitHub only). */
-    deleteRepositoryOnDestroy: boolean;
-    /** Adopt an existing GitHub repository that this program did not create (GitHub only). */
-    adoptExistingRepository: boolean;
-    kubeconfig?: string;
-    kubeContext?: string;
-    charts: { fluxOperator: ChartSource; kyverno: ChartSource; certManager: ChartSource };
-    fluxVersion: string;
-    /** The FluxInstance's spec.distribution.registry and, when set, its variant. */
-    fluxDistribution: { registry: string; variant?: string };
-    kyvernoReplicas: number;
-    /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
-    kyvernoRegistrySecrets: string[];
-    /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
-    fleetDir: string;
-}
+/** What the program builds one environment from (the GitOpsEnvironment component's settings). */
+export type Settings = EnvironmentSettings;
 
 export class SettingsError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
@@ -355,6 +303,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         kyvernoReplicas,
         kyvernoRegistrySecrets,
         fleetDir,
+        upCommand: upCommand(stack, (name) => source.env(name)),
     };
 }
 

@@ -7,9 +7,9 @@
 // not put back the shared files another environment changed since. A create
 // writes the environment's own files, and shared files only where the branch has
 // none yet. The credential to push with is no input: it is read at each
-// operation (see ../credentials.ts), so rotating it changes nothing here.
+// operation (see ../github/credentials.ts), so rotating it changes nothing here.
 import type * as pulumi from "@pulumi/pulumi";
-import { CurrentCredentials } from "../credentials";
+import { CurrentCredentials } from "../github/credentials";
 import { commitAndPush, GitAuth, GitTarget, readFiles } from "./git-workspace";
 
 /** How the program reaches the repository, without the secret half. */

@@ -1,14 +1,14 @@
 // A dynamic provider for Flux's deploy key on the GitHub fleet repository. It
 // replaces the bridged github provider, whose token was a provider input and so
 // stored in every stack's state: here the token is read at each operation (see
-// ../credentials.ts), so a rotated token changes nothing and `destroy` works with
+// ./credentials.ts), so a rotated token changes nothing and `destroy` works with
 // the one the user has now.
 //
 // GitHub cannot edit a deploy key: any change is a new key. A key GitHub already
 // holds with the same key text (a retried `up`, or a state that lost it) is
 // adopted rather than refused.
 import type * as pulumi from "@pulumi/pulumi";
-import { CurrentCredentials } from "../credentials";
+import { CurrentCredentials } from "./credentials";
 import { Answer, failure, fieldErrors, GitHubRest, RetryPolicy } from "./rest";
 
 export interface GitHubDeployKeyState {

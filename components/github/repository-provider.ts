@@ -7,9 +7,9 @@
 // repository in place unless the stack opts in with deleteRepositoryOnDestroy,
 // and even then not while another environment still syncs from it.
 //
-// The token is no input: it is read at each operation (see ../credentials.ts).
+// The token is no input: it is read at each operation (see ./credentials.ts).
 import type * as pulumi from "@pulumi/pulumi";
-import { CurrentCredentials } from "../credentials";
+import { CurrentCredentials } from "./credentials";
 import { Answer, failure, fieldErrors, GitHubRest, RetryPolicy } from "./rest";
 
 /** The topic the program puts on a repository it creates: its mark of ownership. */

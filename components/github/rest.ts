@@ -4,9 +4,9 @@
 // a bounded number of tries and total wait: a provider that fails on one 502 makes
 // a user run `up` again, one that waits without bound hangs it.
 //
-// The token is read at each try (../credentials.ts), never kept.
+// The token is read at each try (./credentials.ts), never kept.
 // Runs inside Pulumi's dynamic provider process: plain Node, no Pulumi imports.
-import type { ConfigReader, CurrentCredentials } from "../credentials";
+import type { ConfigReader, CurrentCredentials } from "./credentials";
 
 export interface Answer {
     status: number;

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CurrentCredentials } from "../../components/credentials";
+import { CurrentCredentials } from "../../components/github/credentials";
 import { FleetFilesProvider, FleetFilesState } from "../../components/fleet-sync/provider";
 import { fleetOwnership } from "../../components/fleet-tree";
 import { startGitHttpServer } from "../support/git-http-server";

@@ -2,7 +2,7 @@
 // fake: a read-only key registered with the token read at each operation, an
 // identical key adopted, drift seen, and destroy with whatever token is current.
 import * as assert from "assert";
-import { CurrentCredentials } from "../../components/credentials";
+import { CurrentCredentials } from "../../components/github/credentials";
 import { GitHubDeployKeyProvider, GitHubDeployKeyState } from "../../components/github/deploy-key-provider";
 import { GitHubFake, unprocessable, writes } from "./support/github-fake";
 import { rejection } from "./support/rejection";

@@ -1,7 +1,7 @@
 // The shared-repository provider's contract with GitHub's REST API, against a
 // small HTTP server on 127.0.0.1 that answers as GitHub does for these routes.
 import * as assert from "assert";
-import { CurrentCredentials } from "../../components/credentials";
+import { CurrentCredentials } from "../../components/github/credentials";
 import { GitHubRepositoryProvider, GitHubRepositoryState, ownershipTopic } from "../../components/github/repository-provider";
 import { GitHubFake, unprocessable, writes } from "./support/github-fake";
 

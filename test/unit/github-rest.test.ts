@@ -2,7 +2,7 @@
 // a timeout on every call, bounded retries for what GitHub means as "later"
 // (5xx, 429, rate-limit 403s), GitHub's own wait honoured, 422 bodies read.
 import * as assert from "assert";
-import { CurrentCredentials } from "../../components/credentials";
+import { CurrentCredentials } from "../../components/github/credentials";
 import { failure, GitHubRest, RetryPolicy } from "../../components/github/rest";
 import { GitHubFake } from "./support/github-fake";
 import { rejection } from "./support/rejection";

@@ -107,6 +107,6 @@ describe("cli/stack.sh: interrupted runs", () => {
     it("--cancel-lock without --recover is refused with the full command", () => {
         const r = run(["up", "staging", "--cancel-lock"]);
         assert.equal(r.status, 2);
-        assert.match(r.stderr, /--cancel-lock goes with --recover: scripts\/stack.sh up staging --recover --cancel-lock/);
+        assert.match(r.stderr, /--cancel-lock goes with --recover: cli\/stack.sh up staging --recover --cancel-lock/);
     });
 });

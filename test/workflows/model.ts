@@ -242,7 +242,7 @@ export function pulumiRuns(inst: JobInstance, actions: LocalAction[]): PulumiRun
                 out.push({ command, stacks: expand(String(w["stack-name"] ?? ""), { ...inst.bindings, ...envBindings(inst, s) }), where: s.name ?? s.uses });
             }
         } else if (typeof s.run === "string") {
-            const m = /scripts\/stack\.sh (up|destroy) "\$(\w+)"/.exec(s.run);
+            const m = /cli\/stack\.sh (up|destroy) "\$(\w+)"/.exec(s.run);
             const guard = /inputs\.command == '(\w+)'/.exec(String(s.if ?? ""));
             if (m && !(guard && !(inst.bindings["inputs.command"] ?? [guard[1]]).includes(guard[1]))) {
                 const value = (s.env ?? {})[m[2]] ?? (inst.job.env ?? {})[m[2]] ?? "";

@@ -171,7 +171,7 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             for (const { i, r } of changes.filter((c) => c.r.command === "destroy")) {
                 const steps = ((r.action ? r.action.doc.runs?.steps : i.job.steps) ?? []) as Doc[];
                 const check = steps.findIndex((s) => /scripts\/ci\/fleet-in-use\.sh "\$STACK"/.test(String(s.run ?? "")));
-                const destroy = steps.findIndex((s) => /scripts\/stack\.sh destroy/.test(String(s.run ?? "")));
+                const destroy = steps.findIndex((s) => /cli\/stack\.sh destroy/.test(String(s.run ?? "")));
                 if (check < 0) {
                     problems.push(`${name(i)}: no fleet-in-use check before destroy`);
                     continue;
@@ -354,7 +354,7 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes) {
                 const steps = ((r.action ? r.action.doc.runs?.steps : i.job.steps) ?? []) as Doc[];
-                const at = steps.findIndex((s) => /scripts\/stack\.sh recover "\$STACK"/.test(String(s.run ?? "")));
+                const at = steps.findIndex((s) => /cli\/stack\.sh recover "\$STACK"/.test(String(s.run ?? "")));
                 const recoverStep = steps[at];
                 const runs = (s: Doc) =>
                     String(s.uses ?? "").startsWith("pulumi/actions@")
