@@ -1,9 +1,7 @@
 // Which cluster `status` reads: flags first, then the stack's settings in
 // Pulumi.STACK.yaml (kubeconfig, kubeContext, environment), then kubectl's
 // own defaults ($KUBECONFIG, current context).
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
+import { stackSetting } from "../../stacks/stack-file";
 import { KubeTarget } from "./kubectl";
 
 export interface Target extends KubeTarget {
@@ -34,31 +32,11 @@ export function resolveTarget(argv: string[], projectDir: string): Target | { us
     }
     if (positional.length > 1) return { usage };
     const stack = positional[0];
-    const settings = stack ? stackSettings(projectDir, stack) : {};
+    const setting = (key: string) => (stack ? stackSetting(projectDir, stack, key) : undefined);
     return {
         stack,
-        kubeconfig: flags.kubeconfig ?? settings.kubeconfig,
-        context: flags.context ?? settings.kubeContext,
-        environment: flags.environment ?? settings.environment ?? stack,
+        kubeconfig: flags.kubeconfig ?? setting("kubeconfig"),
+        context: flags.context ?? setting("kubeContext"),
+        environment: flags.environment ?? setting("environment") ?? stack,
     };
-}
-
-/** Plain (non-secret) values of the project's keys in Pulumi.STACK.yaml. */
-function stackSettings(dir: string, stack: string): Record<string, string | undefined> {
-    const file = path.join(dir, `Pulumi.${stack.split("/").pop()}.yaml`);
-    if (!fs.existsSync(file)) return {};
-    const project = projectName(dir);
-    const config = (parse(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null)?.config ?? {};
-    const value = (key: string): string | undefined => {
-        const v = config[`${project}:${key}`];
-        return typeof v === "string" && v !== "" ? v : undefined;
-    };
-    return { kubeconfig: value("kubeconfig"), kubeContext: value("kubeContext"), environment: value("environment") };
-}
-
-function projectName(dir: string): string {
-    const file = path.join(dir, "Pulumi.yaml");
-    if (!fs.existsSync(file)) return "gitops-kyverno";
-    const doc = parse(fs.readFileSync(file, "utf8")) as { name?: string } | null;
-    return doc?.name ?? "gitops-kyverno";
 }

@@ -35,7 +35,7 @@ export class CurrentCredentials {
         const token = this.fromConfig(config) ?? this.fromEnv(env);
         if (!token) {
             throw new Error(
-                `no GitHub token for this operation: export ${env}=<token>, or pulumi config set ${config} <token> --secret ` +
+                `no GitHub token for this operation: export ${env}=<token>, or pulumi config set ${config} --secret, which asks for it ` +
                     "(the token in use now, not necessarily the one the stack was created with)",
             );
         }
@@ -45,7 +45,7 @@ export class CurrentCredentials {
     gitWriteKey(): string {
         const { config } = credentialSources.gitWriteKey;
         const key = this.fromConfig(config);
-        if (!key) throw new Error(`no write key for the fleet repository: pulumi config set ${config.split(":")[1]} -- "$(cat <key file>)" --secret`);
+        if (!key) throw new Error(`no write key for the fleet repository: pulumi config set ${config.split(":")[1]} --secret < <key file>`);
         return key;
     }
 

@@ -5,7 +5,7 @@
 # environment off from its GitOps source.
 #   FLEET_TOKEN=... scripts/ci/fleet-in-use.sh STACK
 # Reads githubOwner, repository, branch, environment and gitProvider from the
-# committed Pulumi.STACK.yaml (defaults as the program's). FLEET_TOKEN reads a
+# committed Pulumi.STACK.yaml (defaults from stacks/defaults.ts). FLEET_TOKEN reads a
 # private repository (sent as an HTTP header through git's environment, never
 # in a URL or argument). FLEET_URL reads another URL instead (a mirror, or a
 # test's local repository). Exit 0: no other environment; 1: refused; 2: the
@@ -16,17 +16,17 @@ stack=$1
 root=$(cd "$(dirname "$0")/../.." && pwd)
 # shellcheck source=scripts/ci/stack-setting.sh
 source "$root/scripts/ci/stack-setting.sh"
-setting() { local v; v=$(stack_setting "$root" "$stack" "$1"); printf '%s' "${v:-$2}"; }
+setting() { stack_setting "$root" "$stack" "$1"; }
 
-provider=$(setting gitProvider github)
+provider=$(setting gitProvider)
 if [ "$provider" != github ]; then
   echo "gitProvider $provider: the program deletes no repository on destroy; nothing to check"
   exit 0
 fi
-own=$(setting environment "$stack")
-branch=$(setting branch main)
-owner=$(setting githubOwner "")
-repository=$(setting repository fleet-infra)
+own=$(setting environment)
+branch=$(setting branch)
+owner=$(setting githubOwner)
+repository=$(setting repository)
 url=${FLEET_URL:-}
 if [ -z "$url" ]; then
   [ -n "$owner" ] || { echo "::error::Pulumi.$stack.yaml sets no githubOwner: cannot tell which repository would be deleted; refusing" >&2; exit 2; }

@@ -210,7 +210,7 @@ describe("the GitHub repository provider", () => {
         );
         await assert.rejects(
             provider({}).create(inputs()),
-            /no GitHub token for this operation: export GITHUB_TOKEN=<token>, or pulumi config set github:token <token> --secret/,
+            /no GitHub token for this operation: export GITHUB_TOKEN=<token>, or pulumi config set github:token --secret, which asks for it \(the token in use now/,
         );
     });
 });
