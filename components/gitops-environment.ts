@@ -76,7 +76,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 pushUrl: this.repository.pushUrl,
                 branch: s.git.branch,
                 access: this.repository.pushAccess,
-                files: renderFleetTree(s.fleetDir, env),
+                files: renderFleetTree(s.fleetDir, env, s.kyvernoPolicyApi),
             },
             { parent: this, dependsOn: [this.repository] },
         );

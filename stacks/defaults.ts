@@ -46,3 +46,12 @@ export const environmentDefaults: Record<string, { kyvernoReplicas: number }> = 
     production: { kyvernoReplicas: 3 },
 };
 export const kyvernoReplicasFallback = 1;
+
+/**
+ * Which form of the fleet's Kyverno policies an environment applies: `legacy` the
+ * kyverno.io/v1 ClusterPolicies (infrastructure/configs), `cel` the policies.kyverno.io/v1
+ * MutatingPolicies (infrastructure/configs/cel). Both are in the shared tree.
+ */
+export const kyvernoPolicyApis = ["legacy", "cel"] as const;
+export type KyvernoPolicyApi = (typeof kyvernoPolicyApis)[number];
+export const kyvernoPolicyApiDefault: KyvernoPolicyApi = "legacy";

@@ -13,6 +13,9 @@ import {
     environmentDefaults,
     fluxRegistryDefault,
     fluxVersionDefault,
+    kyvernoPolicyApiDefault,
+    KyvernoPolicyApi,
+    kyvernoPolicyApis,
     kyvernoReplicasFallback,
     repositoryDefault,
 } from "./defaults";
@@ -74,6 +77,8 @@ export interface Settings {
     kyvernoReplicas: number;
     /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
     kyvernoRegistrySecrets: string[];
+    /** Which form of the fleet's Kyverno policies this environment applies (see stacks/defaults.ts). */
+    kyvernoPolicyApi: KyvernoPolicyApi;
     /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
     fleetDir: string;
 }
@@ -330,6 +335,17 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         }
     }
 
+    const policyApiRaw = str("kyvernoPolicyApi", kyvernoPolicyApiDefault)!;
+    const kyvernoPolicyApi = kyvernoPolicyApis.find((a) => a === policyApiRaw) ?? kyvernoPolicyApiDefault;
+    if (kyvernoPolicyApi !== policyApiRaw) {
+        problem(
+            "kyvernoPolicyApi",
+            `"${policyApiRaw}" is not one of ${kyvernoPolicyApis.join(", ")} (legacy: the kyverno.io/v1 ClusterPolicies; ` +
+                "cel: the policies.kyverno.io/v1 MutatingPolicies)",
+            kyvernoPolicyApiDefault,
+        );
+    }
+
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
     if (deleteRepositoryOnDestroy && git?.provider === "ssh") {
         problem("deleteRepositoryOnDestroy", "only applies to GitHub; the program never deletes a repository on your own Git server", "false");
@@ -354,6 +370,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         fluxDistribution: { registry: fluxRegistry, ...(fluxVariant !== undefined ? { variant: fluxVariant } : {}) },
         kyvernoReplicas,
         kyvernoRegistrySecrets,
+        kyvernoPolicyApi,
         fleetDir,
     };
 }
