@@ -65,6 +65,8 @@ export const previewDryRunKinds: PreviewKind[] = [
     { group: "", kind: "Service", resource: "services" },
     { group: "apps", kind: "Deployment", resource: "deployments" },
     { group: "kyverno.io", kind: "ClusterPolicy", resource: "clusterpolicies" },
+    // The CEL form of the same policies (kyvernoPolicyApi: cel), in the shared tree beside them.
+    { group: "policies.kyverno.io", kind: "MutatingPolicy", resource: "mutatingpolicies" },
     { group: "fluxcd.controlplane.io", kind: "FluxInstance", resource: "fluxinstances" },
     { group: "source.toolkit.fluxcd.io", kind: "GitRepository", resource: "gitrepositories" },
     { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization", resource: "kustomizations" },
