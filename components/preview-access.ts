@@ -84,6 +84,8 @@ export const previewReadOnlyKinds: PreviewKind[] = [
     { group: admission, kind: "ValidatingAdmissionPolicyBinding", resource: "validatingadmissionpolicybindings" },
     { group: "rbac.authorization.k8s.io", kind: "ClusterRole", resource: "clusterroles" },
     { group: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding", resource: "clusterrolebindings" },
+    // A new stack's preview reads them for installs it must not take over (components/existing-installs.ts).
+    { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", resource: "customresourcedefinitions" },
 ];
 
 // Secrets are neither: the preview of the deploy key Secret is computed from the

@@ -79,6 +79,8 @@ export interface Settings {
     kyvernoRegistrySecrets: string[];
     /** Which form of the fleet's Kyverno policies this environment applies (see stacks/defaults.ts). */
     kyvernoPolicyApi: KyvernoPolicyApi;
+    /** What destroy does with cert-manager's CRDs, and with them every cert-manager object on the cluster. */
+    certManagerCrdsOnDestroy: { mode: "delete" | "keep"; keepCommand: string };
     /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
     fleetDir: string;
 }
@@ -356,6 +358,15 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         problem("adoptExistingRepository", "only applies to GitHub; on your own Git server the program always uses the repository at gitUrl", "false");
     }
 
+    const crdsMode = str("certManagerCrdsOnDestroy", "delete");
+    if (crdsMode !== "delete" && crdsMode !== "keep") {
+        problem("certManagerCrdsOnDestroy", `must be delete or keep, not "${crdsMode}"`, "keep");
+    }
+    const certManagerCrdsOnDestroy = {
+        mode: crdsMode === "keep" ? ("keep" as const) : ("delete" as const),
+        keepCommand: fix("certManagerCrdsOnDestroy", "keep"),
+    };
+
     if (problems.length > 0 || git === undefined) throw new SettingsError(problems);
     return {
         environment,
@@ -371,6 +382,7 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         kyvernoReplicas,
         kyvernoRegistrySecrets,
         kyvernoPolicyApi,
+        certManagerCrdsOnDestroy,
         fleetDir,
     };
 }
