@@ -3,6 +3,7 @@
 // and once per rule with that rule broken, which must stop the preview naming it.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
+import { policyVerdictSection } from "../../scripts/policy-verdict";
 import { startHelmRepo, type HelmRepo } from "../support/helm-repo";
 import { PulumiWorkspace, repoRoot, type RunResult } from "../support/pulumi-cli";
 
@@ -55,6 +56,7 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
         const result = await preview("production", []);
         assert.equal(result.code, 0, result.stdout + result.stderr);
         assert.deepEqual(violations(result), { mandatory: [], advisory: [] });
+        assert.match(policyVerdictSection("production", result.stdout, "success"), /:white_check_mark: \*\*Passes\*\*: no mandatory violation\./);
     });
 
     const cases: { rule: string; broken: string; stack?: string; message: RegExp }[] = [
@@ -75,6 +77,8 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
             assert.notEqual(result.code, 0, "the preview passed");
             assert.deepEqual(violations(result).mandatory, [c.rule]);
             assert.match(result.stdout + result.stderr, c.message);
+            // The PR comment's verdict, read from this real output.
+            assert.match(policyVerdictSection("production", result.stdout, "failure"), new RegExp(`:x: \\*\\*Fails\\*\\*[^]*\\| mandatory \\| \`${c.rule}\``));
         });
     }
 
