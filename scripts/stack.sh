@@ -155,6 +155,8 @@ case "$cmd" in
     for a in "$@"; do
       if [ "$a" = --wait ]; then wait=true; else args+=("$a"); fi
     done
+    # A stack from before the deploy key's own resource: its old @pulumi/github resources leave the state first.
+    ts-node --transpile-only "$root/scripts/recover/legacy-github.ts" "$stack"
     run_pulumi up --stack "$stack" "${policy[@]}" ${args[@]+"${args[@]}"}
     if [ "$wait" = true ]; then exec ts-node "$root/scripts/flux-wait.ts" "$stack"; fi
     ;;
