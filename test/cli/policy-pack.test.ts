@@ -1,5 +1,5 @@
 // The policy pack under the real engine: `pulumi preview --policy-pack policy` of a
-// small program (./program) on a file backend, once as it should be (no violation)
+// small program (test/policy/program) on a file backend, once as it should be (no violation)
 // and once per rule with that rule broken, which must stop the preview naming it.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
@@ -32,7 +32,7 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
         repo = await startHelmRepo([
             { name: "kyverno", version: "3.9.1", files: { "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n" } },
         ]);
-        ws = new PulumiWorkspace({ source: path.join(__dirname, "program"), projectEntries: ["Pulumi.yaml", "package.json", "index.js"] });
+        ws = new PulumiWorkspace({ source: path.join(__dirname, "..", "policy", "program"), projectEntries: ["Pulumi.yaml", "package.json", "index.js"] });
         for (const stack of ["production", "staging"]) {
             await ws.initStack(stack);
             await ws.setConfig(stack, {
