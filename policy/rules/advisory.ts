@@ -15,8 +15,10 @@ export const certManagerCrdsKept: Rule = {
     name: "cert-manager-crds-kept",
     description: "Advisory: cert-manager's CRDs stay in the cluster after a destroy (crds.keep).",
     enforcementLevel: "advisory",
+    // The CertManager component reaches the pack without its inputs: its child Release carries the values.
     check({ type, name, props }) {
-        if (type !== "kubernetes-cert-manager:index:CertManager" || at(props, "helmOptions.values.crds.keep") !== true) return [];
+        if (type !== "kubernetes:helm.sh/v3:Release" || String(at(props, "chart")).split("/").pop() !== "cert-manager") return [];
+        if (at(props, "values.crds.keep") !== true) return [];
         return [`cert-manager ${name} keeps its CRDs on destroy (crds.keep: true): they and any cert-manager objects stay behind`];
     },
 };

@@ -1,5 +1,10 @@
 // Every Helm chart the program installs comes at an exact version: a range, a missing
 // version (the repository's newest) or a tag would change what an unchanged stack installs.
+// The pack sees a Release's inputs after the kubernetes provider's check, which replaces a
+// range or a missing version with the exact version it resolved (provider 4.25.0): the rule
+// then sees that version, and stacks/settings.ts's check of the ...ChartVersion settings is
+// what refuses a range first. Components (the cert-manager one, helm v4 Chart) reach the
+// pack without their inputs, so their child Release is what is checked.
 import { at, isUnknown, type Rule } from "../resource";
 
 /** semver 2, with Helm's optional leading v; no ranges, wildcards or build-less shorthands. */
@@ -9,8 +14,6 @@ const exactVersion = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 const chartInputs: Record<string, { chart: string; version: string }> = {
     "kubernetes:helm.sh/v3:Release": { chart: "chart", version: "version" },
     "kubernetes:helm.sh/v3:Chart": { chart: "chart", version: "version" },
-    "kubernetes:helm.sh/v4:Chart": { chart: "chart", version: "version" },
-    "kubernetes-cert-manager:index:CertManager": { chart: "helmOptions.chart", version: "helmOptions.version" },
 };
 
 export const chartVersionsPinned: Rule = {

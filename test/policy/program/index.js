@@ -1,5 +1,5 @@
 // The resources the policy pack's rules are about, with the real program's types and
-// input shapes: Kyverno's and cert-manager's Helm releases (from a Helm repository the
+// input shapes: Kyverno's Helm release and the cert-manager component (from a Helm repository the
 // test serves), Flux's deploy key, a credential-taking resource, the fleet tree
 // (fleet/ as the program commits it) and the repository. Config `break` names the
 // rules to break; a preview needs no cluster (the provider's cluster is unreachable).
@@ -8,6 +8,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const pulumi = require("@pulumi/pulumi");
 const k8s = require("@pulumi/kubernetes");
+const certmanager = require("@pulumi/kubernetes-cert-manager");
 
 const config = new pulumi.Config("fixture");
 const broken = new Set((config.get("break") ?? "").split(",").filter(Boolean));
@@ -35,11 +36,19 @@ new k8s.helm.v3.Release(
         namespace: "kyverno",
         chart: "kyverno",
         repositoryOpts: { repo },
-        version: broken.has("chart-versions-pinned") ? "^3.9.0" : "3.9.1",
+        version: "3.9.1",
         values: kyvernoValues,
     },
     { provider },
 );
+
+// A component reaches the pack without its inputs; its child Release carries them.
+new certmanager.CertManager("cert-manager", {
+    helmOptions: {
+        name: "cert-manager", namespace: "cert-manager", chart: "cert-manager", repositoryOpts: { repo }, version: "v1.21.2",
+        values: { crds: { enabled: true, keep: broken.has("advisory") } },
+    },
+}, { providers: { kubernetes: provider } });
 
 new Dynamic("GitHubDeployKey", "flux-deploy-key", {
     owner: "acme",
