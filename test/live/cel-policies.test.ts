@@ -149,7 +149,8 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
                     if (!ok) return undefined;
                 }
                 if (!(await world.ready(ks("infra-configs"))) || !(await world.ready(ks("apps")))) return undefined;
-                return (await world.podinfoImage())?.startsWith(`${registry.host}/`) || undefined;
+                const image = await world.podinfoImage();
+                return (image?.startsWith(`${registry.host}/`) && image.includes("@sha256:")) || undefined;
             },
             describeLoop,
         );
@@ -210,8 +211,9 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
         const refused = await reconcileApps("apps not Ready after a reconcile without the Secret", false);
         timed("Secret deleted -> apps refused", refused.seconds);
         const message = await appsMessage();
+        console.log(`      apps without the Secret: ${message}`);
         assert.match(message, /UNAUTHORIZED|401|authentication required/i, message);
-        assert.match(message, /podinfo:6\.9\.2/, message);
+        assert.ok(message.includes(registry.host), message);
         assert.equal(await world.podinfoImage(), before, "the running digest changed");
         await createSecret();
         const back = await reconcileApps("apps Ready again once the Secret is back", true);
@@ -225,8 +227,9 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
             const refused = await reconcileApps("apps not Ready after a reconcile with the registry down", false);
             timed("registry down -> apps refused", refused.seconds);
             const message = await appsMessage();
+            console.log(`      apps with the registry down: ${message}`);
             assert.match(message, /connection refused/, message);
-            assert.match(message, new RegExp(`${registry.host}/${podinfoRepository}:6\\.9\\.2`), message);
+            assert.ok(message.includes(registry.host), message);
             const d = await world.kube.get(DEPLOYMENT);
             assert.equal(d?.spec?.template?.spec?.containers?.[0]?.image, before, "the running digest changed while the registry was down");
         } finally {
