@@ -148,12 +148,16 @@ case "$cmd" in
   preview|up)
     # A new stack is created on first use (passphrase secrets on self-managed backends).
     pulumi stack select --create --stack "$stack" >/dev/null
-    if [ "$cmd" = preview ]; then run_pulumi preview --stack "$stack" --diff "$@"; exit; fi
+    # The project's policy pack (policy/, README "Policy pack"): a mandatory violation stops both.
+    policy=(--policy-pack "$root/policy")
+    if [ "$cmd" = preview ]; then run_pulumi preview --stack "$stack" --diff "${policy[@]}" "$@"; exit; fi
     wait=false args=()
     for a in "$@"; do
       if [ "$a" = --wait ]; then wait=true; else args+=("$a"); fi
     done
-    run_pulumi up --stack "$stack" ${args[@]+"${args[@]}"}
+    # A stack from before the deploy key's own resource: its old @pulumi/github resources leave the state first.
+    ts-node --transpile-only "$root/cli/recover/legacy-github.ts" "$stack"
+    run_pulumi up --stack "$stack" "${policy[@]}" ${args[@]+"${args[@]}"}
     if [ "$wait" = true ]; then exec ts-node "$root/cli/flux-wait.ts" "$stack"; fi
     ;;
   refresh)

@@ -31,6 +31,8 @@ export interface FluxArgs {
     commit: pulumi.Input<string>;
     /** What must exist before Flux starts syncing: the deploy key registration, the commit, Kyverno. */
     syncAfter: pulumi.Resource[];
+    /** Labels of its namespace besides the tenant's: the stack's own mark (components/existing-installs.ts). */
+    namespaceLabels?: Record<string, string>;
 }
 
 export const fluxNamespace = "flux-system";
@@ -46,7 +48,11 @@ export class Flux extends pulumi.ComponentResource {
     constructor(name: string, args: FluxArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:gitops:Flux", name, {}, opts);
         const mirror = args.chart.imageRegistry;
-        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: fluxNamespace, labels: sreTenantLabel } }, { parent: this });
+        const ns = new k8s.core.v1.Namespace(
+            name,
+            { metadata: { name: fluxNamespace, labels: { ...sreTenantLabel, ...args.namespaceLabels } } },
+            { parent: this },
+        );
         this.operator = new k8s.helm.v3.Release(
             `${name}-operator`,
             {

@@ -16,10 +16,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { CertManager } from "./cert-manager";
 import { DeployKey, type SuppliedDeployKey } from "./deploy-key";
 import { DeployKeyAccess } from "./deploy-key-access";
+import { ExistingInstalls, stackNamespaceLabels } from "./existing-installs";
+import { stackLabelValue } from "./existing-installs/rules";
 import { Flux } from "./flux";
 import { FleetRepository, type GitSettings } from "./fleet-repository";
 import { FleetSync } from "./fleet-sync";
-import { renderFleetTree } from "./fleet-tree";
+import { renderFleetTree, type KyvernoPolicyApi } from "./fleet-tree";
 import type { ChartSource } from "./helm-source";
 import { Kyverno } from "./kyverno";
 import { PreviewAccess } from "./preview-access";
@@ -43,6 +45,10 @@ export interface EnvironmentSettings {
     kyvernoReplicas: number;
     /** docker-registry Secrets in the kyverno namespace that Kyverno uses to resolve image digests. */
     kyvernoRegistrySecrets: string[];
+    /** Which form of the fleet's Kyverno policies this environment applies (components/fleet-tree.ts). */
+    kyvernoPolicyApi: KyvernoPolicyApi;
+    /** What destroy does with cert-manager's CRDs, and with them every cert-manager object on the cluster. */
+    certManagerCrdsOnDestroy: { mode: "delete" | "keep"; keepCommand: string };
     /** The fleet tree in this checkout (`apps/`, `infrastructure/`). */
     fleetDir: string;
     /** The command that runs `up` on this stack, printed in errors that ask the user to re-run it. */
@@ -54,6 +60,8 @@ export interface GitOpsEnvironmentArgs {
 }
 
 export class GitOpsEnvironment extends pulumi.ComponentResource {
+    /** The check that the cluster holds no Kyverno, cert-manager or Flux of someone else's; first of all. */
+    readonly existingInstalls: ExistingInstalls;
     readonly repository: FleetRepository;
     readonly deployKey: DeployKey;
     /** The check that the deploy key reads the repository (SSH Git servers only). */
@@ -71,16 +79,27 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
         const env = s.environment;
 
         const kubernetes = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: s.kubeconfig, context: s.kubeContext }, { parent: this });
+        const cluster = { kubeconfig: s.kubeconfig, context: s.kubeContext };
+
+        // Before anything is created anywhere: a cluster with someone else's install is left as it was.
+        const stackLabel = stackLabelValue(pulumi.getProject(), pulumi.getStack());
+        const namespaceLabels = stackNamespaceLabels(stackLabel);
+        this.existingInstalls = new ExistingInstalls(
+            "existing-installs",
+            { stack: pulumi.getStack(), stackLabel, kubeconfig: s.kubeconfig, kubeContext: s.kubeContext },
+            { parent: this },
+        );
 
         this.repository = new FleetRepository(
             "fleet",
             { git: s.git, environment: env, deleteOnDestroy: s.deleteRepositoryOnDestroy, adoptExisting: s.adoptExistingRepository },
-            { parent: this },
+            { parent: this, dependsOn: [this.existingInstalls] },
         );
 
         // On GitHub the key is registered through the REST API with the token read at each operation, never stored.
         const github = s.git.provider === "github" ? { owner: s.git.owner, repository: this.repository.githubName! } : undefined;
-        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github, supplied: s.deployKey }, { parent: this });
+        // After the repository (and so after the check), on GitHub as on a Git server.
+        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github, supplied: s.deployKey }, { parent: this, dependsOn: [this.repository] });
         // Not on GitHub: the program registers the key there itself, and the check
         // would need outbound SSH to github.com, which many CI networks block.
         if (s.git.provider === "ssh") {
@@ -100,19 +119,19 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 pushUrl: this.repository.pushUrl,
                 branch: s.git.branch,
                 access: this.repository.pushAccess,
-                files: renderFleetTree(s.fleetDir, env),
+                files: renderFleetTree(s.fleetDir, env, s.kyvernoPolicyApi),
             },
             { parent: this, dependsOn: [this.repository] },
         );
 
         this.kyverno = new Kyverno(
             "kyverno",
-            { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets },
+            { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets, namespaceLabels },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
         this.certManager = new CertManager(
             "cert-manager",
-            { chart: s.charts.certManager, kubernetes },
+            { chart: s.charts.certManager, kubernetes, namespaceLabels, crdsOnDestroy: s.certManagerCrdsOnDestroy, cluster },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
 
@@ -129,6 +148,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 knownHosts: this.repository.knownHosts,
                 commit: this.fleet.commit,
                 syncAfter: [this.deployKey, this.fleet, this.kyverno],
+                namespaceLabels,
             },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );

@@ -11,6 +11,8 @@ export interface KyvernoArgs {
     replicas: number;
     /** docker-registry Secrets in the kyverno namespace for image lookups (the policies' imageRegistry context). */
     registrySecrets: string[];
+    /** Labels of its namespace besides the tenant's: the stack's own mark (components/existing-installs.ts). */
+    namespaceLabels?: Record<string, string>;
 }
 
 export const sreTenantLabel = { "toolkit.fluxcd.io/tenant": "sre-team" };
@@ -35,7 +37,7 @@ export class Kyverno extends pulumi.ComponentResource {
 
     constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:policy:Kyverno", name, {}, opts);
-        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "kyverno", labels: sreTenantLabel } }, { parent: this });
+        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "kyverno", labels: { ...sreTenantLabel, ...args.namespaceLabels } } }, { parent: this });
         const ha = args.replicas >= 3;
         this.release = new k8s.helm.v3.Release(
             name,

@@ -65,6 +65,8 @@ export const previewDryRunKinds: PreviewKind[] = [
     { group: "", kind: "Service", resource: "services" },
     { group: "apps", kind: "Deployment", resource: "deployments" },
     { group: "kyverno.io", kind: "ClusterPolicy", resource: "clusterpolicies" },
+    // The CEL form of the same policies (kyvernoPolicyApi: cel), in the shared tree beside them.
+    { group: "policies.kyverno.io", kind: "MutatingPolicy", resource: "mutatingpolicies" },
     { group: "fluxcd.controlplane.io", kind: "FluxInstance", resource: "fluxinstances" },
     { group: "source.toolkit.fluxcd.io", kind: "GitRepository", resource: "gitrepositories" },
     { group: "kustomize.toolkit.fluxcd.io", kind: "Kustomization", resource: "kustomizations" },
@@ -82,6 +84,8 @@ export const previewReadOnlyKinds: PreviewKind[] = [
     { group: admission, kind: "ValidatingAdmissionPolicyBinding", resource: "validatingadmissionpolicybindings" },
     { group: "rbac.authorization.k8s.io", kind: "ClusterRole", resource: "clusterroles" },
     { group: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding", resource: "clusterrolebindings" },
+    // A new stack's preview reads them for installs it must not take over (components/existing-installs.ts).
+    { group: "apiextensions.k8s.io", kind: "CustomResourceDefinition", resource: "customresourcedefinitions" },
 ];
 
 // Secrets are neither: the preview of the deploy key Secret is computed from the

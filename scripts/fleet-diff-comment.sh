@@ -4,7 +4,8 @@
 # repository's apps/ and infrastructure/ (clusters/<env> is generated per stack
 # and shows in each stack's `pulumi preview`), then the sections of what Flux
 # would change per environment (FLUX_DIFF_<ENV>, from scripts/ci/flux-diff.sh;
-# only environments with preview credentials have one). Writes it to the job
+# only environments with preview credentials have one), then the policy pack's
+# verdict per previewed environment (POLICY_VERDICT_<ENV>). Writes it to the job
 # summary and, with PR, REPO and GH_TOKEN set, keeps one pull-request comment
 # up to date.
 set -euo pipefail
@@ -38,6 +39,17 @@ diff=$(git diff --no-color HEAD^1 HEAD -- fleet/)
     shown=1
   done
   [ "$shown" = 1 ] || echo "No Flux diff on this pull request: only environments with preview credentials (the \`staging-preview\` environment's \`KUBECONFIG\`) get one, and pull requests from forks get none."
+  echo
+  # The policy pack's verdict per environment (POLICY_VERDICT_<ENV>, from each
+  # preview job: scripts/policy-verdict.ts), beside that environment's preview.
+  echo "### Policy pack verdict"
+  shown=0
+  for name in $(compgen -v POLICY_VERDICT_ | sort || true); do
+    [ -n "${!name}" ] || continue
+    printf '%s\n' "${!name}"
+    shown=1
+  done
+  [ "$shown" = 1 ] || echo "No policy verdict on this pull request: only previewed environments get one (\`pulumi preview --policy-pack policy\` of staging, which needs its tests to pass first), and pull requests from forks get none."
 } > "$out"
 cat "$out"
 [ -z "${GITHUB_STEP_SUMMARY:-}" ] || cat "$out" >> "$GITHUB_STEP_SUMMARY"

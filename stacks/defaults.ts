@@ -1,5 +1,6 @@
 // Pinned defaults. A stack overrides any of them with `pulumi config set`, e.g. to
 // install from a private chart mirror; nothing here floats.
+import type { KyvernoPolicyApi } from "../components/fleet-tree";
 import type { ChartSource } from "../components/helm-source";
 
 export const chartDefaults = {
@@ -31,3 +32,6 @@ export const environmentDefaults: Record<string, { kyvernoReplicas: number }> = 
     production: { kyvernoReplicas: 3 },
 };
 export const kyvernoReplicasFallback = 1;
+
+/** The form of the fleet's Kyverno policies an environment applies unless its stack says otherwise. */
+export const kyvernoPolicyApiDefault: KyvernoPolicyApi = "legacy";

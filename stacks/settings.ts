@@ -11,6 +11,7 @@ import {
     environmentDefaults,
     fluxRegistryDefault,
     fluxVersionDefault,
+    kyvernoPolicyApiDefault,
     kyvernoReplicasFallback,
     repositoryDefault,
 } from "./defaults";
@@ -19,6 +20,7 @@ import { asImageRegistry, isImageRegistry } from "./image-registry";
 import { pulumiCommand, upCommand } from "./pulumi-command";
 import type { SuppliedDeployKey } from "../components/deploy-key";
 import type { GitSettings } from "../components/fleet-repository";
+import { kyvernoPolicyApis } from "../components/fleet-tree";
 import type { EnvironmentSettings } from "../components/gitops-environment";
 import { chartImagePaths, type ChartSource } from "../components/helm-source";
 import { SshKeyProblem, sshPublicKeyOf } from "../components/ssh-private-key";
@@ -278,6 +280,17 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         }
     }
 
+    const policyApiRaw = str("kyvernoPolicyApi", kyvernoPolicyApiDefault)!;
+    const kyvernoPolicyApi = kyvernoPolicyApis.find((a) => a === policyApiRaw) ?? kyvernoPolicyApiDefault;
+    if (kyvernoPolicyApi !== policyApiRaw) {
+        problem(
+            "kyvernoPolicyApi",
+            `"${policyApiRaw}" is not one of ${kyvernoPolicyApis.join(", ")} (legacy: the kyverno.io/v1 ClusterPolicies; ` +
+                "cel: the policies.kyverno.io/v1 MutatingPolicies)",
+            kyvernoPolicyApiDefault,
+        );
+    }
+
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
     if (deleteRepositoryOnDestroy && git?.provider === "ssh") {
         problem("deleteRepositoryOnDestroy", "only applies to GitHub; the program never deletes a repository on your own Git server", "false");
@@ -287,6 +300,15 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     if (adoptExistingRepository && git?.provider === "ssh") {
         problem("adoptExistingRepository", "only applies to GitHub; on your own Git server the program always uses the repository at gitUrl", "false");
     }
+
+    const crdsMode = str("certManagerCrdsOnDestroy", "delete");
+    if (crdsMode !== "delete" && crdsMode !== "keep") {
+        problem("certManagerCrdsOnDestroy", `must be delete or keep, not "${crdsMode}"`, "keep");
+    }
+    const certManagerCrdsOnDestroy = {
+        mode: crdsMode === "keep" ? ("keep" as const) : ("delete" as const),
+        keepCommand: fix("certManagerCrdsOnDestroy", "keep"),
+    };
 
     if (problems.length > 0 || git === undefined) throw new SettingsError(problems);
     return {
@@ -302,6 +324,8 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         fluxDistribution: { registry: fluxRegistry, ...(fluxVariant !== undefined ? { variant: fluxVariant } : {}) },
         kyvernoReplicas,
         kyvernoRegistrySecrets,
+        kyvernoPolicyApi,
+        certManagerCrdsOnDestroy,
         fleetDir,
         upCommand: upCommand(stack, (name) => source.env(name)),
     };

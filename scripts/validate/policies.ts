@@ -9,7 +9,8 @@ import { Tree, describe, policyDirs, readObjects, yamlFiles } from "./trees";
 
 export function kyvernoTests(tree: Tree, report: Report): void {
     const check = `kyverno test (${tree.label})`;
-    const dirs = policyDirs(tree.root);
+    // Both forms of the fleet's policies: kyverno.io ClusterPolicies and their policies.kyverno.io (CEL) twins.
+    const dirs = [...policyDirs(tree.root), ...policyDirs(tree.root, "policies.kyverno.io/")];
     if (dirs.length === 0) {
         report.fail({ check, file: "infrastructure/", message: "no Kyverno policy found under infrastructure/" });
         return;

@@ -43,12 +43,12 @@ export function kustomizationDirs(root: string): string[] {
     return walkDirs(root).filter((d) => KUSTOMIZATION_FILES.some((f) => fs.existsSync(path.join(root, d, f))));
 }
 
-/** Policy folders under infrastructure/: any folder holding a kyverno.io policy file. */
-export function policyDirs(root: string): string[] {
+/** Policy folders under infrastructure/: any folder holding a policy file of `group` (kyverno.io, or policies.kyverno.io: the CEL form). */
+export function policyDirs(root: string, group = "kyverno.io/"): string[] {
     return walkDirs(root).filter((d) => {
         if (!d.startsWith("infrastructure")) return false;
         return yamlFiles(path.join(root, d)).some((f) =>
-            readObjects(path.join(root, d, f)).some((o) => o.apiVersion?.startsWith("kyverno.io/") && /Policy$/.test(o.kind ?? "")),
+            readObjects(path.join(root, d, f)).some((o) => o.apiVersion?.startsWith(group) && /Policy$/.test(o.kind ?? "")),
         );
     });
 }

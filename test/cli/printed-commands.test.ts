@@ -45,6 +45,7 @@ const keysWithCommands = [
     "deleteRepositoryOnDestroy",
     "adoptExistingRepository",
     "kyvernoRegistrySecrets",
+    "certManagerCrdsOnDestroy",
 ];
 
 const token = "ghp_typed_at_the_prompt_0123456789";
@@ -81,6 +82,7 @@ const scenarios: Scenario[] = [
             deleteRepositoryOnDestroy: "maybe",
             adoptExistingRepository: "maybe",
             kyvernoRegistrySecrets: "Not_A_Secret",
+            certManagerCrdsOnDestroy: "retain",
         },
     },
     // No token anywhere, and a stack without an overlay of its own.

@@ -31,6 +31,52 @@ function runAsync(cmd: string, args: string[]): Promise<{ status: number | null;
     });
 }
 
+/**
+ * Follows the cluster's namespaces through its API server (a kubectl watch) until
+ * that server stops: `names` is the last set the API reported, `deleted` each
+ * deletion it reported. `listed` resolves once the API has listed each of `expected`.
+ */
+function watchNamespaces(kubeconfig: string, expected: string[]) {
+    const names = new Set<string>();
+    const deleted: string[] = [];
+    const watch = spawn("kubectl", ["get", "namespaces", "--watch", "--output-watch-events", "-o", 'jsonpath={.type} {.object.metadata.name}{"\\n"}'], {
+        env: { ...process.env, KUBECONFIG: kubeconfig },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let pending = "";
+    let errors = "";
+    let onEvent = () => {};
+    watch.stdout.on("data", (d: Buffer) => {
+        pending += d.toString();
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const [type, name] of lines.filter(Boolean).map((l) => l.split(" "))) {
+            if (type !== "DELETED") names.add(name);
+            else {
+                names.delete(name);
+                deleted.push(name);
+            }
+        }
+        onEvent();
+    });
+    watch.stderr.on("data", (d: Buffer) => (errors += d.toString()));
+    const ended = new Promise<void>((resolve) => watch.on("close", () => resolve()));
+    const listed = new Promise<void>((resolve, reject) => {
+        const missing = () => `${expected.filter((n) => !names.has(n)).join(", ")} (it listed ${[...names].join(", ")})\n${errors}`;
+        const timer = setTimeout(() => reject(new Error(`the API did not list ${missing()} within 60s`)), 60_000);
+        onEvent = () => {
+            if (!expected.every((n) => names.has(n))) return;
+            clearTimeout(timer);
+            resolve();
+        };
+        void ended.then(() => {
+            clearTimeout(timer);
+            reject(new Error(`the namespace watch ended before listing ${missing()}`));
+        });
+    });
+    return { names, deleted, listed, ended, stop: () => watch.kill() };
+}
+
 describe("npm run demo: the main job on the embedded local default", function () {
     this.timeout(minutes(15));
     let demo: ChildProcess;
@@ -134,13 +180,21 @@ describe("npm run demo: the main job on the embedded local default", function ()
         this.timeout(minutes(10));
         const pgids = fs.readFileSync(paths.pgids, "utf8").split("\n").filter(Boolean).map(Number);
         const folders = fs.readFileSync(paths.folders, "utf8").split("\n").filter(Boolean);
+        // The demo stops its cluster right after pulumi destroy: the API's own word on the
+        // namespaces is the last state a watch opened before `down` saw.
+        const programs = ["cert-manager", "flux-system", "gitops-preview", "kyverno", "podinfo"];
+        const namespaces = watchNamespaces(printed(/^export KUBECONFIG=/).replace(/^export KUBECONFIG=/, ""), programs);
+        await namespaces.listed;
         // Not spawnSync: the test must keep reading the demo's output while it tears down,
         // or the demo blocks writing pulumi destroy's progress to a full pipe.
         const down = await runAsync("bash", [path.join(repoRoot, "cli", "demo.sh"), "down"]);
         assert.equal(down.status, 0, down.output);
         await new Promise<void>((resolve) => (demo.exitCode !== null ? resolve() : demo.once("exit", () => resolve())));
         assert.equal(demo.exitCode, 0, output.slice(-3000));
-        assert.match(output, /pulumi destroy left no namespace of the program/);
+        namespaces.stop();
+        await namespaces.ended;
+        assert.deepEqual([...namespaces.deleted].sort(), programs, "the API reported other deletions than the program's namespaces");
+        assert.deepEqual([...namespaces.names].sort(), ["default", "kube-node-lease", "kube-public", "kube-system"], "namespaces left after destroy");
         for (const pgid of pgids) assert.ok(!isAlive(pgid), `process ${pgid} is still running`);
         for (const folder of folders) assert.ok(!fs.existsSync(folder), `${folder} is left`);
         assert.ok(!fs.existsSync(paths.dir) && !fs.existsSync(paths.stackConfig), ".demo/ or Pulumi.local.yaml is left");

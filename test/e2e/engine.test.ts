@@ -7,11 +7,10 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { renderFleetTree } from "../../components/fleet-tree";
 import { KubeApi, KubeObject } from "../../harness/kube-api";
 import { PreviewJson, urnType } from "../../harness/pulumi-cli";
 import { secretsIn } from "../support/secret-forms";
-import { assertClean, E2eWorld, Environment, programNamespaces, seedFiles } from "../../harness/e2e-world";
+import { assertClean, assertCommitted, E2eWorld, Environment, expectedFleetTree, programNamespaces, seedFiles } from "../../harness/e2e-world";
 
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");
@@ -99,10 +98,9 @@ describe("the real Pulumi engine against local servers", function () {
         // Exactly one new commit, holding the whole tree plus the seed files.
         assert.equal(world.commitCount(), 2);
         assert.equal(world.repo(["rev-parse", "main~1"]), seedHead);
-        const tree = renderFleetTree(fleetDir(), "staging");
-        assert.ok(Object.keys(tree).some((p) => p.startsWith("clusters/staging/")));
+        const tree = expectedFleetTree("staging", staging.live.registry.host);
         assert.deepEqual(world.repoFiles(), [...Object.keys(tree), ...Object.keys(seedFiles)].sort());
-        for (const [p, content] of Object.entries(tree)) assert.equal(world.repo(["show", `main:${p}`]), content.trim(), p);
+        for (const [p, expected] of Object.entries(tree)) assertCommitted(p, world.repo(["show", `main:${p}`]), expected);
         assert.equal(out.fleetCommit, world.repo(["rev-parse", "main"]));
 
         // The deploy key reads the repository over SSH once registered read-only, and cannot push.
@@ -147,7 +145,9 @@ describe("the real Pulumi engine against local servers", function () {
         if (process.env.E2E_DEBUG) fs.writeFileSync(path.join(process.env.E2E_DEBUG, "preview-diff.txt"), diff.stdout);
         // The diff prints the whole `files` map; changed entries carry a ~, + or - marker.
         const marked = diff.stdout.split("\n").filter((l) => /^\s*[~+-] /.test(l));
-        const mentioned = Object.keys(renderFleetTree(fleetDir(), "staging")).filter((p) => marked.some((l) => l.trim().slice(2).startsWith(`${p} `)));
+        const mentioned = Object.keys(expectedFleetTree("staging", staging.live.registry.host)).filter((p) =>
+            marked.some((l) => l.trim().slice(2).startsWith(`${p} `)),
+        );
         assert.deepEqual(mentioned, [file], "preview --diff marks other files than the changed one as changing");
 
         const before = world.commitCount();
@@ -198,8 +198,10 @@ describe("the real Pulumi engine against local servers", function () {
         const own = (p: string) => p.startsWith("apps/production/") || p.startsWith("clusters/production/");
         const added = world.changedIn("main");
         assert.ok(added.length > 0 && added.every(own), `production's commit touched shared or foreign paths: ${added.join(", ")}`);
-        const productionTree = Object.keys(renderFleetTree(fleetDir(), "production"));
+        const productionExpected = expectedFleetTree("production", production.live.registry.host);
+        const productionTree = Object.keys(productionExpected);
         for (const p of productionTree) assert.ok(world.repoFiles().includes(p), `${p} missing after production's up`);
+        for (const p of productionTree.filter(own)) assertCommitted(p, world.repo(["show", `main:${p}`]), productionExpected[p]);
         const kyverno = await production.kube.get<KubeObject>(kyvernoAdmission);
         assert.equal(kyverno?.spec?.replicas, 3, "production's HA Kyverno replicas did not reach the chart");
         const prodOut = await outputs("production");

@@ -39,7 +39,10 @@ for (const stack of ["staging", "production"]) {
 
         it("labels Kyverno's namespace as the SRE tenant and sizes its admission controller for the environment", () => {
             const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "kyverno");
-            assert.deepStrictEqual(ns?.inputs.metadata.labels, { "toolkit.fluxcd.io/tenant": "sre-team" });
+            assert.deepStrictEqual(ns?.inputs.metadata.labels, {
+                "toolkit.fluxcd.io/tenant": "sre-team",
+                "gitops-kyverno.io/stack": `gitops-kyverno.${stack}`,
+            });
             const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
             assert.strictEqual(kyverno.inputs.values.admissionController.replicas, stack === "production" ? 3 : 1);
             // Leader-elected controllers: one replica, or a standby beside it when the admission controller is HA.

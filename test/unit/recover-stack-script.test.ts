@@ -79,7 +79,7 @@ describe("cli/stack.sh: interrupted runs", () => {
         assert.match(r.stderr, new RegExp(`removed the stale lock .*x\\.json: pid ${gone} is not running on this host`));
         assert.deepEqual(
             calls().filter((c) => c.startsWith("up")),
-            ["up --stack staging --yes"],
+            [`up --stack staging --policy-pack ${path.join(repoRoot, "policy")} --yes`],
         );
     });
 

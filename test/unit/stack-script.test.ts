@@ -149,13 +149,25 @@ describe("cli/stack.sh", () => {
         assert.deepStrictEqual(run(["up", "--yes", "staging"]).calls, []);
     });
 
-    it("up passes every flag but --wait, and nothing when given none", () => {
+    const pack = ["--policy-pack", path.join(repoRoot, "policy")];
+    it("up passes the policy pack and every flag but --wait", () => {
         assert.deepStrictEqual(argv(run(["up", "staging"]).calls), [
             ["stack", "select", "--create", "--stack", "staging"],
-            ["up", "--stack", "staging"],
+            ["up", "--stack", "staging", ...pack],
         ]);
         fs.rmSync(log);
-        assert.deepStrictEqual(argv(run(["up", "staging", "--yes", "--skip-preview"]).calls)[1], ["up", "--stack", "staging", "--yes", "--skip-preview"]);
+        assert.deepStrictEqual(argv(run(["up", "staging", "--yes", "--skip-preview"]).calls)[1], [
+            "up",
+            "--stack",
+            "staging",
+            ...pack,
+            "--yes",
+            "--skip-preview",
+        ]);
+    });
+
+    it("preview passes --diff, the policy pack and the given flags", () => {
+        assert.deepStrictEqual(argv(run(["preview", "staging", "--json"]).calls)[1], ["preview", "--stack", "staging", "--diff", ...pack, "--json"]);
     });
 
     describe("pulumi (npm run pulumi -- ARGS)", () => {

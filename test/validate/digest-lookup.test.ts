@@ -117,7 +117,18 @@ describe("the digest policy against a registry", function () {
         const r = await applyPolicy(deployment([{ name: "app", image: pinnedApp }], [{ name: "migrate", image: pinnedMigrate }]));
         assert.equal(r.errors, 0, r.out);
         assert.deepEqual(registry.requests.slice(asked), [], "the registry was asked about a pinned image");
-        assert.deepEqual(r.result?.spec.template.spec.containers.map((c) => c.image) ?? [pinnedApp], [pinnedApp], r.out);
+        const spec = r.result?.spec.template.spec;
+        assert.ok(spec, `kyverno apply wrote back no Deployment:\n${r.out}`);
+        assert.deepEqual(
+            spec.containers.map((c) => c.image),
+            [pinnedApp],
+            r.out,
+        );
+        assert.deepEqual(
+            spec.initContainers.map((c) => c.image),
+            [pinnedMigrate],
+            r.out,
+        );
     });
 
     it("fails naming the image when the registry is down", async () => {
