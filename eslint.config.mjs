@@ -20,7 +20,13 @@ export default tseslint.config(
         files: ["scripts/tools/providers/*.js"],
         languageOptions: {
             sourceType: "commonjs",
-            globals: { require: "readonly", process: "readonly", Buffer: "readonly", console: "readonly", module: "writable" },
+            globals: {
+                require: "readonly",
+                process: "readonly",
+                Buffer: "readonly",
+                console: "readonly",
+                module: "writable",
+            },
         },
     },
 );

@@ -32,7 +32,14 @@ function transpile(source, fileName) {
                 },
             },
         );
-        compilerOptions = { ...parsed.options, module: ts.ModuleKind.CommonJS, inlineSourceMap: true, sourceMap: false, declaration: false, noEmit: false };
+        compilerOptions = {
+            ...parsed.options,
+            module: ts.ModuleKind.CommonJS,
+            inlineSourceMap: true,
+            sourceMap: false,
+            declaration: false,
+            noEmit: false,
+        };
     }
     return ts.transpileModule(source, { compilerOptions, fileName }).outputText;
 }

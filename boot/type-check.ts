@@ -94,13 +94,19 @@ export function typeCheck(dir: string, entryFile: string): { files: string[]; er
 
 export class TypeCheckError extends Error {
     constructor(readonly errors: string[]) {
-        super(`The program does not type-check; nothing was created or changed:\n${errors.map((e) => `  ${e}`).join("\n")}`);
+        super(
+            `The program does not type-check; nothing was created or changed:\n${errors.map((e) => `  ${e}`).join("\n")}`,
+        );
         this.name = "TypeCheckError";
     }
 }
 
 /** Throws TypeCheckError unless the program in `dir` type-checks (checked now, or earlier with identical inputs). */
-export function ensureTypeChecked(dir = projectDir, entryFile = entry, cacheFile = typeCheckCacheFile(dir)): "cached" | "checked" {
+export function ensureTypeChecked(
+    dir = projectDir,
+    entryFile = entry,
+    cacheFile = typeCheckCacheFile(dir),
+): "cached" | "checked" {
     const cached = readCache(cacheFile);
     if (cached.some((c) => digestOf(dir, c.files) === c.digest)) return "cached";
     const { files, errors } = typeCheck(dir, entryFile);

@@ -10,7 +10,9 @@ import { ensureTypeChecked, TypeCheckError } from "./type-check";
 
 /** Whether ts-node is already type-checking every file it loads (then this check would be a second one). */
 function tsNodeChecks(): boolean {
-    const service = (process as unknown as Record<symbol, { transpileOnly?: boolean } | undefined>)[Symbol.for("ts-node.register.instance")];
+    const service = (process as unknown as Record<symbol, { transpileOnly?: boolean } | undefined>)[
+        Symbol.for("ts-node.register.instance")
+    ];
     return service?.transpileOnly === false;
 }
 

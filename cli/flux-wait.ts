@@ -29,17 +29,27 @@ function readyOf(o: KubeObject): Condition | undefined {
 }
 
 function describe(ready: Condition | undefined): string {
-    return ready ? `Ready=${ready.status} ${ready.reason ?? ""}${ready.message ? `: ${ready.message}` : ""}` : "no Ready condition yet";
+    return ready
+        ? `Ready=${ready.status} ${ready.reason ?? ""}${ready.message ? `: ${ready.message}` : ""}`
+        : "no Ready condition yet";
 }
 
 function current(o: KubeObject): boolean {
-    return o.status?.observedGeneration === undefined || o.metadata.generation === undefined || o.status.observedGeneration >= o.metadata.generation;
+    return (
+        o.status?.observedGeneration === undefined ||
+        o.metadata.generation === undefined ||
+        o.status.observedGeneration >= o.metadata.generation
+    );
 }
 
 function suspended(kind: string, o: KubeObject): State | undefined {
     if (o.spec?.suspend !== true) return undefined;
     const resume = `flux resume ${kind === "GitRepository" ? "source git" : "kustomization"} ${o.metadata.name} -n ${o.metadata.namespace ?? "flux-system"}`;
-    return { done: false, failed: `is suspended (spec.suspend: true), so Flux will not reconcile it; resume it with: ${resume}`, line: "suspended" };
+    return {
+        done: false,
+        failed: `is suspended (spec.suspend: true), so Flux will not reconcile it; resume it with: ${resume}`,
+        line: "suspended",
+    };
 }
 
 /** Whether a Flux revision ("main@sha1:<sha>", or the older "main/<sha>") is the commit `sha`. */
@@ -57,13 +67,20 @@ export function sourceState(o: KubeObject, requestedAt: string, sha: string): St
     const ready = readyOf(o);
     const revision = o.status?.artifact?.revision;
     const handled = o.status?.lastHandledReconcileAt === requestedAt;
-    if (ready?.status === "True" && current(o) && isRevision(revision, sha)) return { done: true, line: `at ${revision}` };
+    if (ready?.status === "True" && current(o) && isRevision(revision, sha))
+        return { done: true, line: `at ${revision}` };
     if (handled && ready?.status === "True" && current(o) && revision) {
-        return { done: true, line: `at ${revision}, fetched after ${sha.slice(0, 12)} was pushed (the branch moved on since)` };
+        return {
+            done: true,
+            line: `at ${revision}, fetched after ${sha.slice(0, 12)} was pushed (the branch moved on since)`,
+        };
     }
     if (handled && ready?.status === "False" && !TRANSIENT.has(ready.reason ?? ""))
         return { done: false, failed: ready.message ?? ready.reason ?? "failed", line: describe(ready) };
-    return { done: false, line: `waiting for ${sha.slice(0, 12)} (now ${revision ?? "no artifact"}; ${describe(ready)})` };
+    return {
+        done: false,
+        line: `waiting for ${sha.slice(0, 12)} (now ${revision ?? "no artifact"}; ${describe(ready)})`,
+    };
 }
 
 /**
@@ -71,7 +88,11 @@ export function sourceState(o: KubeObject, requestedAt: string, sha: string): St
  * it), is Ready on its current generation and applied one of `revisions`
  * when given (the revision its GitRepository reached, or its head since).
  */
-export function kustomizationState(o: KubeObject, requestedAt: string, opts: { createdAfter?: boolean; revisions?: string[] } = {}): State {
+export function kustomizationState(
+    o: KubeObject,
+    requestedAt: string,
+    opts: { createdAfter?: boolean; revisions?: string[] } = {},
+): State {
     const s = suspended("Kustomization", o);
     if (s) return s;
     const ready = readyOf(o);
@@ -84,7 +105,8 @@ export function kustomizationState(o: KubeObject, requestedAt: string, opts: { c
             return { done: true, line: `Ready, revision ${applied ?? "?"}` };
         return { done: false, line: `Ready on ${applied ?? "no revision"}, waiting for ${opts.revisions[0]}` };
     }
-    if (ready?.status === "False" && !TRANSIENT.has(ready.reason ?? "")) return { done: false, failed: ready.message ?? ready.reason ?? "failed", line };
+    if (ready?.status === "False" && !TRANSIENT.has(ready.reason ?? ""))
+        return { done: false, failed: ready.message ?? ready.reason ?? "failed", line };
     return { done: false, line };
 }
 
@@ -121,16 +143,21 @@ async function list(target: KubeTarget, resource: string): Promise<KubeObject[]>
 /** The up's commit: `pulumi stack output fleetCommit` of the stack (the CLI and backend of the caller's environment). */
 function fleetCommit(stack: string): Promise<string> {
     return new Promise((resolve, reject) => {
-        execFile("pulumi", ["stack", "output", "fleetCommit", "--stack", stack], { timeout: 120_000 }, (err, stdout, stderr) => {
-            const sha = stdout.trim();
-            if (err || !/^[0-9a-f]{40}$/.test(sha)) {
-                reject(
-                    new Error(
-                        `cannot read the fleetCommit output of stack ${stack} (${(stderr || err?.message || `got "${sha}"`).trim()}); pass --revision SHA`,
-                    ),
-                );
-            } else resolve(sha);
-        });
+        execFile(
+            "pulumi",
+            ["stack", "output", "fleetCommit", "--stack", stack],
+            { timeout: 120_000 },
+            (err, stdout, stderr) => {
+                const sha = stdout.trim();
+                if (err || !/^[0-9a-f]{40}$/.test(sha)) {
+                    reject(
+                        new Error(
+                            `cannot read the fleetCommit output of stack ${stack} (${(stderr || err?.message || `got "${sha}"`).trim()}); pass --revision SHA`,
+                        ),
+                    );
+                } else resolve(sha);
+            },
+        );
     });
 }
 
@@ -165,8 +192,15 @@ class Progress {
 async function main(): Promise<number> {
     const { rest, seconds, revision } = parseFlags(process.argv.slice(2));
     const t = resolveTarget(rest, process.cwd());
-    if ("usage" in t || !Number.isFinite(seconds) || seconds <= 0 || (revision !== undefined && !/^[0-9a-f]{40}$/.test(revision))) {
-        console.error("usage: flux-wait STACK [--revision SHA] [--kubeconfig PATH] [--context NAME] [--environment ENV] [--timeout SECONDS]");
+    if (
+        "usage" in t ||
+        !Number.isFinite(seconds) ||
+        seconds <= 0 ||
+        (revision !== undefined && !/^[0-9a-f]{40}$/.test(revision))
+    ) {
+        console.error(
+            "usage: flux-wait STACK [--revision SHA] [--kubeconfig PATH] [--context NAME] [--environment ENV] [--timeout SECONDS]",
+        );
         console.error("  SHA: the full fleet commit to wait for (default: the stack's fleetCommit output)");
         return 2;
     }
@@ -190,7 +224,10 @@ async function main(): Promise<number> {
         const ks = await list(t, KS);
         const wanted = new Set(ks.map(gitSourceOf).filter((s): s is string => !!s));
         sources = (await list(t, GIT)).filter((g) => wanted.has(key(g)));
-        for (const [kind, o] of [...sources.map((g) => ["GitRepository", g] as const), ...ks.map((k) => ["Kustomization", k] as const)]) {
+        for (const [kind, o] of [
+            ...sources.map((g) => ["GitRepository", g] as const),
+            ...ks.map((k) => ["Kustomization", k] as const),
+        ]) {
             const s = suspended(kind, o);
             if (s) {
                 console.error(`${objectName(kind, o)} ${s.failed}`);
@@ -199,7 +236,11 @@ async function main(): Promise<number> {
         }
         if (ks.length > 0 && sources.length === wanted.size) break;
         if (Date.now() > deadline) {
-            console.error(ks.length === 0 ? "no Flux Kustomization found in the cluster" : `GitRepository ${[...wanted].join(", ")} not found`);
+            console.error(
+                ks.length === 0
+                    ? "no Flux Kustomization found in the cluster"
+                    : `GitRepository ${[...wanted].join(", ")} not found`,
+            );
             return 1;
         }
         await sleep(2000);

@@ -22,7 +22,10 @@ async function main(): Promise<void> {
         stop = cluster.stop;
         lines.push(`control plane "${name}" at ${cluster.server}`, `export KUBECONFIG=${cluster.kubeconfig}`);
     } else {
-        const live = await startLiveCluster({ name, images: tags.map((tag) => ({ repository: "stefanprodan/podinfo", tag })) });
+        const live = await startLiveCluster({
+            name,
+            images: tags.map((tag) => ({ repository: "stefanprodan/podinfo", tag })),
+        });
         stop = live.stop;
         lines.push(
             `live cluster "${name}" at ${live.cluster.server} (real API server, controllers and admission; pods never run containers)`,

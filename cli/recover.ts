@@ -67,12 +67,15 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
     for (const lock of locks) {
         const d = decideLock(lock.content, os.hostname(), holderOf);
         if (d.action === "remove") staleLocks.push({ file: lock.file, reason: d.reason });
-        else if (d.canCancel && opts.cancelLock) staleLocks.push({ file: lock.file, reason: `${d.reason}; removed as asked (--cancel-lock)` });
+        else if (d.canCancel && opts.cancelLock)
+            staleLocks.push({ file: lock.file, reason: `${d.reason}; removed as asked (--cancel-lock)` });
         else {
             const how = d.canCancel
                 ? `If that run is gone (a cancelled job, a lost machine), remove the lock: ${fix} --cancel-lock`
                 : `Wait for it to finish, or stop it (kill ${lock.content?.pid}) and run: ${fix}`;
-            throw new Refusal(`stack ${stack} is locked by ${d.holder}: ${d.reason}. ${how}\n  lock file: ${lock.file}`);
+            throw new Refusal(
+                `stack ${stack} is locked by ${d.holder}: ${d.reason}. ${how}\n  lock file: ${lock.file}`,
+            );
         }
     }
 
@@ -81,9 +84,12 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
     if (procs) {
         const leftovers = findLeftovers(procs, opts.projectDir, stack);
         const stuck = await killLeftovers(leftovers);
-        for (const l of leftovers) if (!stuck.includes(l.pid)) did(`killed leftover process ${l.pid} (${l.what}): ${l.why}`);
+        for (const l of leftovers)
+            if (!stuck.includes(l.pid)) did(`killed leftover process ${l.pid} (${l.what}): ${l.why}`);
         if (stuck.length > 0)
-            throw new Error(`leftover processes ${stuck.join(", ")} of an interrupted run did not exit after SIGKILL; stop them, then run: ${fix}`);
+            throw new Error(
+                `leftover processes ${stuck.join(", ")} of an interrupted run did not exit after SIGKILL; stop them, then run: ${fix}`,
+            );
     } else {
         say("no /proc on this system: leftover plugin processes are not looked for");
     }
@@ -121,7 +127,8 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
         kubeconfig: (await pulumi.config("kubeconfig"))?.replace(/^~(?=$|\/)/, os.homedir()),
         context: await pulumi.config("kubeContext"),
     };
-    const needsCluster = releases.size > 0 || pending.some((p) => p.type === "creating" && subjectOf(p.resource).kind !== "other");
+    const needsCluster =
+        releases.size > 0 || pending.some((p) => p.type === "creating" && subjectOf(p.resource).kind !== "other");
     const unreachable = needsCluster ? await reachable(target) : undefined;
     if (unreachable) {
         const where = `${target.kubeconfig ?? "$KUBECONFIG or ~/.kube/config"}${target.context ? `, context ${target.context}` : ""}`;
@@ -166,7 +173,9 @@ export async function recover(stack: string, opts: { cancelLock: boolean; projec
         await pulumi.importPendingCreates(imports, clears.length > 0);
         const left = (await pulumi.exportState())?.deployment.pending_operations ?? [];
         if (left.length > 0) {
-            throw new Error(`the refresh left ${left.length} pending operation(s): ${left.map((p) => `${p.type} ${p.resource.urn}`).join(", ")}`);
+            throw new Error(
+                `the refresh left ${left.length} pending operation(s): ${left.map((p) => `${p.type} ${p.resource.urn}`).join(", ")}`,
+            );
         }
     } else if (clears.length > 0) {
         // `pulumi stack import` drops every pending operation: the clears, all of them here.
@@ -181,12 +190,21 @@ async function main(argv: string[]): Promise<number> {
     const stack = argv.find((a) => !a.startsWith("-"));
     const unknown = argv.filter((a) => a.startsWith("-") && a !== "--cancel-lock");
     if (!stack || unknown.length > 0) {
-        console.error(`usage: ts-node cli/recover.ts STACK [--cancel-lock]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`);
+        console.error(
+            `usage: ts-node cli/recover.ts STACK [--cancel-lock]${unknown.length ? ` (unknown: ${unknown.join(" ")})` : ""}`,
+        );
         return 2;
     }
     try {
-        const done = await recover(stack, { cancelLock: argv.includes("--cancel-lock"), projectDir: fs.realpathSync(process.cwd()) });
-        say(done.length === 0 ? `stack ${stack}: no interrupted run to finish` : `stack ${stack}: ${done.length} thing(s) recovered`);
+        const done = await recover(stack, {
+            cancelLock: argv.includes("--cancel-lock"),
+            projectDir: fs.realpathSync(process.cwd()),
+        });
+        say(
+            done.length === 0
+                ? `stack ${stack}: no interrupted run to finish`
+                : `stack ${stack}: ${done.length} thing(s) recovered`,
+        );
         return 0;
     } catch (err) {
         say(err instanceof Error ? err.message : String(err));

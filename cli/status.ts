@@ -31,13 +31,55 @@ interface Kind {
 }
 
 const kinds: Kind[] = [
-    { section: "Flux", kind: "FluxInstance", resource: "fluxinstances.fluxcd.controlplane.io", required: false, check: fluxReady },
-    { section: "Flux", kind: "GitRepository", resource: "gitrepositories.source.toolkit.fluxcd.io", required: true, check: fluxReady },
-    { section: "Flux", kind: "OCIRepository", resource: "ocirepositories.source.toolkit.fluxcd.io", required: false, check: fluxReady },
-    { section: "Flux", kind: "HelmRepository", resource: "helmrepositories.source.toolkit.fluxcd.io", required: false, check: fluxReady },
-    { section: "Flux", kind: "Kustomization", resource: "kustomizations.kustomize.toolkit.fluxcd.io", required: true, check: fluxReady },
-    { section: "Flux", kind: "HelmRelease", resource: "helmreleases.helm.toolkit.fluxcd.io", required: false, check: fluxReady },
-    { section: "Kyverno", kind: "ClusterPolicy", resource: "clusterpolicies.kyverno.io", required: true, check: policyReady },
+    {
+        section: "Flux",
+        kind: "FluxInstance",
+        resource: "fluxinstances.fluxcd.controlplane.io",
+        required: false,
+        check: fluxReady,
+    },
+    {
+        section: "Flux",
+        kind: "GitRepository",
+        resource: "gitrepositories.source.toolkit.fluxcd.io",
+        required: true,
+        check: fluxReady,
+    },
+    {
+        section: "Flux",
+        kind: "OCIRepository",
+        resource: "ocirepositories.source.toolkit.fluxcd.io",
+        required: false,
+        check: fluxReady,
+    },
+    {
+        section: "Flux",
+        kind: "HelmRepository",
+        resource: "helmrepositories.source.toolkit.fluxcd.io",
+        required: false,
+        check: fluxReady,
+    },
+    {
+        section: "Flux",
+        kind: "Kustomization",
+        resource: "kustomizations.kustomize.toolkit.fluxcd.io",
+        required: true,
+        check: fluxReady,
+    },
+    {
+        section: "Flux",
+        kind: "HelmRelease",
+        resource: "helmreleases.helm.toolkit.fluxcd.io",
+        required: false,
+        check: fluxReady,
+    },
+    {
+        section: "Kyverno",
+        kind: "ClusterPolicy",
+        resource: "clusterpolicies.kyverno.io",
+        required: true,
+        check: policyReady,
+    },
     { section: "Kyverno", kind: "Policy", resource: "policies.kyverno.io", required: false, check: policyReady },
 ];
 
@@ -52,9 +94,15 @@ async function collect(target: KubeTarget, stack: string | undefined): Promise<M
         if (r.kind === "ok") {
             const items = [...r.items].sort((a, b) => objKey(a).localeCompare(objKey(b)));
             for (const o of items) add(k.section, blameKyvernoWebhook(k.check(k.kind, o)));
-            if (items.length === 0 && k.required) add(k.section, { subject: `${k.kind} (any)`, ok: false, detail: "none found" });
+            if (items.length === 0 && k.required)
+                add(k.section, { subject: `${k.kind} (any)`, ok: false, detail: "none found" });
         } else if (r.kind === "no-such-type" || r.kind === "not-found") {
-            if (k.required) add(k.section, { subject: `${k.kind} (any)`, ok: false, detail: `the API server has no ${k.resource} (not installed?)` });
+            if (k.required)
+                add(k.section, {
+                    subject: `${k.kind} (any)`,
+                    ok: false,
+                    detail: `the API server has no ${k.resource} (not installed?)`,
+                });
         } else {
             add(k.section, { subject: k.kind, ok: false, detail: r.message });
         }
@@ -66,10 +114,19 @@ async function collect(target: KubeTarget, stack: string | undefined): Promise<M
             ok: false,
             detail: kyverno.message,
         });
-    else add("Kyverno", kyvernoAdmission(kyverno.kind === "ok" ? (kyverno.items[0] as WorkloadObject) : undefined, stack));
+    else
+        add(
+            "Kyverno",
+            kyvernoAdmission(kyverno.kind === "ok" ? (kyverno.items[0] as WorkloadObject) : undefined, stack),
+        );
     const dep = await get(target, "deployments.apps", { namespace: "podinfo", name: "podinfo" });
     if (dep.kind === "ok") for (const f of deploymentRestricted(dep.items[0])) add("podinfo", f);
-    else add("podinfo", { subject: "Deployment podinfo/podinfo", ok: false, detail: dep.kind === "error" ? dep.message : "not found" });
+    else
+        add("podinfo", {
+            subject: "Deployment podinfo/podinfo",
+            ok: false,
+            detail: dep.kind === "error" ? dep.message : "not found",
+        });
     return sections;
 }
 
@@ -84,7 +141,9 @@ async function main(): Promise<number> {
         console.error(t.usage.replace(/^usage: status /m, "usage: npm run status -- "));
         return 2;
     }
-    console.log(`environment ${t.environment ?? "(unknown)"}: kubeconfig ${t.kubeconfig ?? "$KUBECONFIG/default"}, context ${t.context ?? "(current)"}`);
+    console.log(
+        `environment ${t.environment ?? "(unknown)"}: kubeconfig ${t.kubeconfig ?? "$KUBECONFIG/default"}, context ${t.context ?? "(current)"}`,
+    );
     const unreachable = await reachable(t);
     if (unreachable) {
         console.error(`cannot reach the cluster: ${unreachable}`);

@@ -60,7 +60,9 @@ export class ClusterSync extends pulumi.ComponentResource {
                         // Handled this request (so fetched this commit or a later head), and Ready.
                         "pulumi.com/waitFor": pulumi
                             .output(args.commit)
-                            .apply((c) => JSON.stringify([`jsonpath={.status.lastHandledReconcileAt}=${c}`, "condition=Ready"])),
+                            .apply((c) =>
+                                JSON.stringify([`jsonpath={.status.lastHandledReconcileAt}=${c}`, "condition=Ready"]),
+                            ),
                         "pulumi.com/timeoutSeconds": timeout,
                         // `flux reconcile source git` and `npm run wait` set requestedAt too; without
                         // forcing, the next up fails on that server-side apply field conflict.

@@ -47,11 +47,22 @@ class GitHubRepository extends pulumi.dynamic.Resource {
     declare readonly htmlUrl: pulumi.Output<string>;
     declare readonly cloneUrl: pulumi.Output<string>;
     declare readonly name: pulumi.Output<string>;
-    constructor(name: string, props: { [K in keyof GitHubRepositoryState]?: pulumi.Input<GitHubRepositoryState[K]> }, opts?: pulumi.CustomResourceOptions) {
+    constructor(
+        name: string,
+        props: { [K in keyof GitHubRepositoryState]?: pulumi.Input<GitHubRepositoryState[K]> },
+        opts?: pulumi.CustomResourceOptions,
+    ) {
         super(
             new GitHubRepositoryProvider(),
             name,
-            { htmlUrl: undefined, sshUrl: undefined, cloneUrl: undefined, defaultBranch: undefined, created: undefined, ...props },
+            {
+                htmlUrl: undefined,
+                sshUrl: undefined,
+                cloneUrl: undefined,
+                defaultBranch: undefined,
+                created: undefined,
+                ...props,
+            },
             opts,
             "gitops-kyverno",
             "GitHubRepository",

@@ -35,7 +35,11 @@ export function fleetOwnership(environment: string): FleetOwnership {
  * holds both forms of the policies; `policyApi` picks the one this environment's
  * infra-configs applies, so two environments may differ without rewriting shared files.
  */
-export function renderFleetTree(fleetDir: string, environment: string, policyApi: KyvernoPolicyApi = "legacy"): FleetFiles {
+export function renderFleetTree(
+    fleetDir: string,
+    environment: string,
+    policyApi: KyvernoPolicyApi = "legacy",
+): FleetFiles {
     const files: FleetFiles = {};
     for (const dir of ["apps/base", "infrastructure", `apps/${environment}`]) {
         for (const rel of listFiles(path.join(fleetDir, dir))) {

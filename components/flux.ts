@@ -60,7 +60,9 @@ export class Flux extends pulumi.ComponentResource {
                 namespace: ns.metadata.name,
                 ...helmChart("flux-operator", args.chart),
                 // The chart takes the whole repository; the mirror keeps the upstream path.
-                ...(mirror !== undefined ? { values: { image: { repository: `${mirror}/${chartImagePaths.fluxOperator}` } } } : {}),
+                ...(mirror !== undefined
+                    ? { values: { image: { repository: `${mirror}/${chartImagePaths.fluxOperator}` } } }
+                    : {}),
                 skipAwait: false,
                 timeout: 600,
             },
@@ -96,7 +98,12 @@ export class Flux extends pulumi.ComponentResource {
                 },
                 spec: {
                     distribution: { version: args.version, ...args.distribution },
-                    components: ["source-controller", "kustomize-controller", "helm-controller", "notification-controller"],
+                    components: [
+                        "source-controller",
+                        "kustomize-controller",
+                        "helm-controller",
+                        "notification-controller",
+                    ],
                     cluster: { type: "kubernetes", networkPolicy: true, domain: "cluster.local" },
                     kustomize: {
                         patches: [
@@ -104,7 +111,13 @@ export class Flux extends pulumi.ComponentResource {
                                 // A Kustomization waiting on another (apps on infra-configs) looks again
                                 // after 5 s instead of Flux's default 30 s: a change converges in seconds.
                                 target: { kind: "Deployment", name: "kustomize-controller" },
-                                patch: JSON.stringify([{ op: "add", path: "/spec/template/spec/containers/0/args/-", value: "--requeue-dependency=5s" }]),
+                                patch: JSON.stringify([
+                                    {
+                                        op: "add",
+                                        path: "/spec/template/spec/containers/0/args/-",
+                                        value: "--requeue-dependency=5s",
+                                    },
+                                ]),
                             },
                         ],
                     },

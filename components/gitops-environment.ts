@@ -78,7 +78,11 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
         const s = args.settings;
         const env = s.environment;
 
-        const kubernetes = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: s.kubeconfig, context: s.kubeContext }, { parent: this });
+        const kubernetes = new k8s.Provider(
+            `${name}-kubernetes`,
+            { kubeconfig: s.kubeconfig, context: s.kubeContext },
+            { parent: this },
+        );
         const cluster = { kubeconfig: s.kubeconfig, context: s.kubeContext };
 
         // Before anything is created anywhere: a cluster with someone else's install is left as it was.
@@ -92,21 +96,37 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
 
         this.repository = new FleetRepository(
             "fleet",
-            { git: s.git, environment: env, deleteOnDestroy: s.deleteRepositoryOnDestroy, adoptExisting: s.adoptExistingRepository },
+            {
+                git: s.git,
+                environment: env,
+                deleteOnDestroy: s.deleteRepositoryOnDestroy,
+                adoptExisting: s.adoptExistingRepository,
+            },
             { parent: this, dependsOn: [this.existingInstalls] },
         );
 
         // On GitHub the key is registered through the REST API with the token read at each operation, never stored.
-        const github = s.git.provider === "github" ? { owner: s.git.owner, repository: this.repository.githubName! } : undefined;
+        const github =
+            s.git.provider === "github" ? { owner: s.git.owner, repository: this.repository.githubName! } : undefined;
         // After the repository (and so after the check), on GitHub as on a Git server.
-        this.deployKey = new DeployKey(`flux-${env}`, { environment: env, github, supplied: s.deployKey }, { parent: this, dependsOn: [this.repository] });
+        this.deployKey = new DeployKey(
+            `flux-${env}`,
+            { environment: env, github, supplied: s.deployKey },
+            { parent: this, dependsOn: [this.repository] },
+        );
         // Not on GitHub: the program registers the key there itself, and the check
         // would need outbound SSH to github.com, which many CI networks block.
         if (s.git.provider === "ssh") {
             const stack = pulumi.getStack();
             this.deployKeyAccess = new DeployKeyAccess(
                 `flux-${env}-read-access`,
-                { url: this.repository.fluxUrl, knownHosts: this.repository.knownHosts, deployKey: this.deployKey, stack, upCommand: s.upCommand },
+                {
+                    url: this.repository.fluxUrl,
+                    knownHosts: this.repository.knownHosts,
+                    deployKey: this.deployKey,
+                    stack,
+                    upCommand: s.upCommand,
+                },
                 { parent: this, dependsOn: [this.deployKey] },
             );
         }
@@ -126,12 +146,23 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
 
         this.kyverno = new Kyverno(
             "kyverno",
-            { chart: s.charts.kyverno, replicas: s.kyvernoReplicas, registrySecrets: s.kyvernoRegistrySecrets, namespaceLabels },
+            {
+                chart: s.charts.kyverno,
+                replicas: s.kyvernoReplicas,
+                registrySecrets: s.kyvernoRegistrySecrets,
+                namespaceLabels,
+            },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
         this.certManager = new CertManager(
             "cert-manager",
-            { chart: s.charts.certManager, kubernetes, namespaceLabels, crdsOnDestroy: s.certManagerCrdsOnDestroy, cluster },
+            {
+                chart: s.charts.certManager,
+                kubernetes,
+                namespaceLabels,
+                crdsOnDestroy: s.certManagerCrdsOnDestroy,
+                cluster,
+            },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );
 

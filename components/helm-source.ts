@@ -17,8 +17,10 @@ export const chartImagePaths = {
     certManager: "jetstack/cert-manager-controller",
 };
 
-
-export function helmChart(chartName: string, source: ChartSource): { chart: string; version: string; repositoryOpts?: { repo: string } } {
+export function helmChart(
+    chartName: string,
+    source: ChartSource,
+): { chart: string; version: string; repositoryOpts?: { repo: string } } {
     if (source.repository.startsWith("oci://")) {
         return { chart: `${source.repository.replace(/\/+$/, "")}/${chartName}`, version: source.version };
     }

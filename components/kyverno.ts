@@ -27,7 +27,11 @@ export const policedTenantLabel = { "toolkit.fluxcd.io/tenant": "dev-team" };
  * namespace's own exclusion to this selector.
  */
 export const kyvernoWebhookNamespaceSelector = {
-    matchExpressions: Object.entries(policedTenantLabel).map(([key, value]) => ({ key, operator: "In", values: [value] })),
+    matchExpressions: Object.entries(policedTenantLabel).map(([key, value]) => ({
+        key,
+        operator: "In",
+        values: [value],
+    })),
 };
 
 export class Kyverno extends pulumi.ComponentResource {
@@ -37,7 +41,11 @@ export class Kyverno extends pulumi.ComponentResource {
 
     constructor(name: string, args: KyvernoArgs, opts?: pulumi.ComponentResourceOptions) {
         super("gitops-kyverno:policy:Kyverno", name, {}, opts);
-        const ns = new k8s.core.v1.Namespace(name, { metadata: { name: "kyverno", labels: { ...sreTenantLabel, ...args.namespaceLabels } } }, { parent: this });
+        const ns = new k8s.core.v1.Namespace(
+            name,
+            { metadata: { name: "kyverno", labels: { ...sreTenantLabel, ...args.namespaceLabels } } },
+            { parent: this },
+        );
         const ha = args.replicas >= 3;
         this.release = new k8s.helm.v3.Release(
             name,

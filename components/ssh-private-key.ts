@@ -23,27 +23,33 @@ const curveNames: Record<string, string> = { "P-256": "nistp256", "P-384": "nist
 /** Reads the public half of an unencrypted OpenSSH or PEM private key; throws SshKeyProblem otherwise. */
 export function sshPublicKeyOf(privateKey: string): SshPublicKey {
     const text = privateKey.trim();
-    const openssh = /^-----BEGIN OPENSSH PRIVATE KEY-----\s+([A-Za-z0-9+/=\s]+?)\s*-----END OPENSSH PRIVATE KEY-----$/.exec(text);
-    const blob = openssh ? opensshPublicBlob(Buffer.from(openssh[1].replace(/\s+/g, ""), "base64")) : pemPublicBlob(text);
+    const openssh =
+        /^-----BEGIN OPENSSH PRIVATE KEY-----\s+([A-Za-z0-9+/=\s]+?)\s*-----END OPENSSH PRIVATE KEY-----$/.exec(text);
+    const blob = openssh
+        ? opensshPublicBlob(Buffer.from(openssh[1].replace(/\s+/g, ""), "base64"))
+        : pemPublicBlob(text);
     const type = new SshReader(blob).string().toString("latin1");
     const fingerprint = `SHA256:${crypto.createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
     return { publicKey: `${type} ${blob.toString("base64")}`, fingerprint };
 }
 
 function opensshPublicBlob(bytes: Buffer): Buffer {
-    if (!bytes.subarray(0, opensshMagic.length).equals(opensshMagic)) throw new SshKeyProblem("is not an OpenSSH private key (its header is damaged)");
+    if (!bytes.subarray(0, opensshMagic.length).equals(opensshMagic))
+        throw new SshKeyProblem("is not an OpenSSH private key (its header is damaged)");
     const r = new SshReader(bytes, opensshMagic.length);
     const cipher = r.string().toString("latin1");
     r.string(); // kdf name
     r.string(); // kdf options
-    if (cipher !== "none") throw new SshKeyProblem(`is protected by a passphrase (cipher ${cipher}), which Flux cannot be given`);
+    if (cipher !== "none")
+        throw new SshKeyProblem(`is protected by a passphrase (cipher ${cipher}), which Flux cannot be given`);
     const keys = r.uint32();
     if (keys !== 1) throw new SshKeyProblem(`holds ${keys} keys; give one`);
     return r.string();
 }
 
 function pemPublicBlob(text: string): Buffer {
-    if (!/^-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text)) throw new SshKeyProblem("is not an OpenSSH or PEM private key");
+    if (!/^-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/.test(text))
+        throw new SshKeyProblem("is not an OpenSSH or PEM private key");
     if (/^-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/m.test(text)) {
         throw new SshKeyProblem("is protected by a passphrase, which Flux cannot be given");
     }
@@ -58,7 +64,9 @@ function pemPublicBlob(text: string): Buffer {
     if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return sshBlob(["ssh-ed25519", b(jwk.x)]);
     const curve = jwk.kty === "EC" ? curveNames[jwk.crv ?? ""] : undefined;
     if (curve) return sshBlob([`ecdsa-sha2-${curve}`, curve, Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)])]);
-    throw new SshKeyProblem(`is a ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ""} key, which SSH does not use (give an Ed25519, ECDSA or RSA key)`);
+    throw new SshKeyProblem(
+        `is a ${jwk.kty}${jwk.crv ? ` ${jwk.crv}` : ""} key, which SSH does not use (give an Ed25519, ECDSA or RSA key)`,
+    );
 }
 
 /** SSH wire strings, each a uint32 length and its bytes. */

@@ -64,7 +64,16 @@ export class E2eWorld {
         }
         const git = (args: string[]) => this.git.gitAs(this.writeKey, args, work);
         git(["add", "--all"]);
-        git(["-c", "user.name=e2e", "-c", "user.email=e2e@example.invalid", "commit", "--quiet", "-m", "Initial commit"]);
+        git([
+            "-c",
+            "user.name=e2e",
+            "-c",
+            "user.email=e2e@example.invalid",
+            "commit",
+            "--quiet",
+            "-m",
+            "Initial commit",
+        ]);
         git(["push", "--quiet", this.repoUrl, "HEAD:refs/heads/main"]);
         fs.rmSync(work, { recursive: true, force: true });
     }
@@ -78,13 +87,19 @@ export class E2eWorld {
      */
     async addEnvironment(stack: string, opts: { registerDeployKey?: boolean } = {}): Promise<Environment> {
         const tags = [...fleetPodinfoTags(path.join(repoRoot, "fleet")), nextPodinfoTag];
-        const live = await startLiveCluster({ name: stack, images: tags.map((tag) => ({ repository: podinfoRepository, tag })) });
+        const live = await startLiveCluster({
+            name: stack,
+            images: tags.map((tag) => ({ repository: podinfoRepository, tag })),
+        });
         const env: Environment = {
             stack,
             live,
             cluster: live.cluster,
             kube: new KubeApi(live.cluster),
-            registrar: opts.registerDeployKey === false ? undefined : registerDeployKeys(this.git, stackStateFiles(this.pulumi.backendDir, stack)),
+            registrar:
+                opts.registerDeployKey === false
+                    ? undefined
+                    : registerDeployKeys(this.git, stackStateFiles(this.pulumi.backendDir, stack)),
         };
         this.envs.set(stack, env);
         this.setPodinfoImage(stack, undefined);
@@ -112,7 +127,9 @@ export class E2eWorld {
         if (!env) throw new Error(`no environment ${stack}`);
         const file = path.join(this.pulumi.projectDir, "fleet", "apps", stack, "kustomization.yaml");
         const k = YAML.parse(fs.readFileSync(file, "utf8"));
-        const image = ((k.images ?? []) as { name: string; newName?: string; newTag?: string }[]).find((i) => i.name === "ghcr.io/stefanprodan/podinfo");
+        const image = ((k.images ?? []) as { name: string; newName?: string; newTag?: string }[]).find(
+            (i) => i.name === "ghcr.io/stefanprodan/podinfo",
+        );
         if (!image) throw new Error(`${file} names no podinfo image`);
         image.newName = `${env.live.registry.host}/${podinfoRepository}`;
         if (tag) image.newTag = tag;
@@ -202,7 +219,9 @@ export function expectedFleetTree(stack: string, registryHost: string): Record<s
     }
     const overlay = `apps/${stack}/kustomization.yaml`;
     const k = YAML.parse(fs.readFileSync(path.join(fleet, overlay), "utf8"));
-    const image = ((k.images ?? []) as { name: string; newName?: string }[]).find((i) => i.name === "ghcr.io/stefanprodan/podinfo");
+    const image = ((k.images ?? []) as { name: string; newName?: string }[]).find(
+        (i) => i.name === "ghcr.io/stefanprodan/podinfo",
+    );
     if (!image) throw new Error(`fleet/${overlay} names no podinfo image`);
     image.newName = `${registryHost}/${podinfoRepository}`;
     tree[overlay] = { yaml: k };
@@ -214,7 +233,9 @@ export function expectedFleetTree(stack: string, registryHost: string): Record<s
     };
     tree[`clusters/${stack}/infrastructure.yaml`] = {
         firstLine: header,
-        yaml: fluxKustomization("infra-configs", "./infrastructure/configs", { healthCheckExprs: [clusterPolicyReady] }),
+        yaml: fluxKustomization("infra-configs", "./infrastructure/configs", {
+            healthCheckExprs: [clusterPolicyReady],
+        }),
     };
     tree[`clusters/${stack}/apps.yaml`] = {
         firstLine: header,
@@ -229,7 +250,8 @@ export function assertCommitted(file: string, committed: string, expected: Expec
         assert.equal(committed, expected.text.trim(), file);
         return;
     }
-    if (expected.firstLine !== undefined) assert.equal(committed.split("\n")[0], expected.firstLine, `${file}: first line`);
+    if (expected.firstLine !== undefined)
+        assert.equal(committed.split("\n")[0], expected.firstLine, `${file}: first line`);
     assert.deepEqual(YAML.parse(committed), expected.yaml, file);
 }
 
@@ -269,7 +291,12 @@ export async function assertClean(env: Environment): Promise<void> {
 }
 
 /** Polls `check` every 200 ms until it returns true, failing after the bound with what `state` says. */
-export async function until(what: string, seconds: number, check: () => Promise<boolean>, state: () => string = () => ""): Promise<void> {
+export async function until(
+    what: string,
+    seconds: number,
+    check: () => Promise<boolean>,
+    state: () => string = () => "",
+): Promise<void> {
     const end = Date.now() + seconds * 1000;
     for (;;) {
         if (await check().catch(() => false)) return;

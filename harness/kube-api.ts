@@ -28,6 +28,8 @@ export class KubeApi extends KubeClient {
 
     /** A Secret's data, base64-decoded. */
     static decode(secret: KubeObject | undefined): Record<string, string> {
-        return Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+        return Object.fromEntries(
+            Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
+        );
     }
 }

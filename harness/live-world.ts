@@ -13,7 +13,8 @@ import { repoRoot } from "./pulumi-cli";
 export { nextPodinfoTag } from "./e2e-world";
 
 export const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
-export const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
+export const ks = (name: string) =>
+    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 
 export class LiveWorld extends E2eWorld {
     staging!: Environment;
@@ -38,11 +39,15 @@ export class LiveWorld extends E2eWorld {
     flux(args: string[], cwd?: string): { code: number; output: string } {
         const { kubeconfig, context } = this.staging.cluster;
         try {
-            const out = execFileSync(findBinary("flux"), [...args, `--kubeconfig=${kubeconfig}`, `--context=${context}`], {
-                cwd,
-                encoding: "utf8",
-                stdio: ["ignore", "pipe", "pipe"],
-            });
+            const out = execFileSync(
+                findBinary("flux"),
+                [...args, `--kubeconfig=${kubeconfig}`, `--context=${context}`],
+                {
+                    cwd,
+                    encoding: "utf8",
+                    stdio: ["ignore", "pipe", "pipe"],
+                },
+            );
             return { code: 0, output: out };
         } catch (err) {
             const e = err as { status?: number; stdout?: string; stderr?: string };
@@ -72,10 +77,22 @@ export class LiveWorld extends E2eWorld {
     /** `npm run status -- staging` against the staging cluster, as a user runs it. */
     status(): SpawnSyncReturns<string> {
         const { kubeconfig, context } = this.staging.cluster;
-        return spawnSync("bash", [path.join(repoRoot, "cli", "stack.sh"), "status", "staging", "--kubeconfig", kubeconfig, "--context", context], {
-            cwd: repoRoot,
-            encoding: "utf8",
-        });
+        return spawnSync(
+            "bash",
+            [
+                path.join(repoRoot, "cli", "stack.sh"),
+                "status",
+                "staging",
+                "--kubeconfig",
+                kubeconfig,
+                "--context",
+                context,
+            ],
+            {
+                cwd: repoRoot,
+                encoding: "utf8",
+            },
+        );
     }
 
     /** The loop's state in a few lines, for a failed bound: the source, each Kustomization, podinfo's image, and `extra`. */
@@ -107,7 +124,9 @@ export async function eventually<T>(
         const value = await check().catch(() => undefined);
         if (value !== undefined && value !== false) return { value, seconds: (Date.now() - start) / 1000 };
         if (Date.now() - start > boundSeconds * 1000) {
-            throw new Error(`not within ${boundSeconds}s: ${what}${state ? `\n${await state().catch((e: Error) => e.message)}` : ""}`);
+            throw new Error(
+                `not within ${boundSeconds}s: ${what}${state ? `\n${await state().catch((e: Error) => e.message)}` : ""}`,
+            );
         }
         await new Promise((r) => setTimeout(r, 500));
     }

@@ -30,7 +30,9 @@ function unwrap(value: any, at: string, secrets: string[]): any {
             secrets.push(at);
             return unwrap(value.value, at, secrets);
         }
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v, at ? `${at}.${k}` : k, secrets)]));
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, unwrap(v, at ? `${at}.${k}` : k, secrets)]),
+        );
     }
     return value;
 }
@@ -49,7 +51,15 @@ export function installMocks(stack: string, config: Record<string, string>, secr
                 const providers = providersOf.get(`${args.type}::${args.name}`) ?? {};
                 const state = mockState(args.type, args.inputs);
                 const outputs = unwrap(state, "", []);
-                registered.push({ type: args.type, name: args.name, inputs, secretPaths, outputs, provider: args.provider, providers });
+                registered.push({
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    secretPaths,
+                    outputs,
+                    provider: args.provider,
+                    providers,
+                });
                 return { id: `${args.name}-id`, state };
             },
             call(args) {
@@ -76,7 +86,9 @@ interface RegisterRequest {
 
 /** The mocks see no `providers` map; read it off each registration request before the mocks handle it. */
 function recordProviderMaps(into: Map<string, Record<string, string>>): void {
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: RegisterRequest, cb: unknown): unknown };
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, cb: unknown): unknown;
+    };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
         into.set(`${req.getType()}::${req.getName()}`, Object.fromEntries(req.getProvidersMap().toObject()));
@@ -90,12 +102,17 @@ function mockState(type: string, inputs: Record<string, any>): Record<string, an
         return {
             ...inputs,
             publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey",
-            privateKeyOpenssh: "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-private-key-material\n-----END OPENSSH PRIVATE KEY-----\n",
+            privateKeyOpenssh:
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-private-key-material\n-----END OPENSSH PRIVATE KEY-----\n",
             publicKeyFingerprintSha256: "SHA256:mockfingerprint",
         };
     }
     if (type === dynamicType("GitHubRepository")) {
-        return { ...inputs, htmlUrl: `https://github.com/${inputs.owner}/${inputs.name}`, cloneUrl: `https://github.com/${inputs.owner}/${inputs.name}.git` };
+        return {
+            ...inputs,
+            htmlUrl: `https://github.com/${inputs.owner}/${inputs.name}`,
+            cloneUrl: `https://github.com/${inputs.owner}/${inputs.name}.git`,
+        };
     }
     if (type === dynamicType("FleetFiles")) {
         return { ...inputs, commit: fleetCommitOfMocks };
@@ -147,7 +164,9 @@ export function byType(registered: Registered[], type: string): Registered[] {
 export function one(registered: Registered[], type: string, name?: string): Registered {
     const found = registered.filter((r) => r.type === type && (name === undefined || r.name === name));
     if (found.length !== 1)
-        throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((f) => f.name).join(", ")}`);
+        throw new Error(
+            `expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((f) => f.name).join(", ")}`,
+        );
     return found[0];
 }
 
@@ -156,7 +175,8 @@ export function githubConfig(extra: Record<string, string> = {}): Record<string,
     return { githubOwner: "acme-platform", "github:token": "ghp_unit_test_token_not_real_000000000000", ...extra };
 }
 
-export const sshWriteKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nwrite-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
+export const sshWriteKey =
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nwrite-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
 
 /** Settings of a stack on its own Git server over SSH (gitWriteKey must be passed as a secret key). */
 export function sshGitConfig(extra: Record<string, string> = {}): Record<string, string> {

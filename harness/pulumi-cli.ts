@@ -12,7 +12,16 @@ export const repoRoot = path.resolve(__dirname, "..");
 export { pulumiEnv };
 
 /** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
-const projectEntries = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "boot", "components", "stacks", "fleet"];
+const projectEntries = [
+    "Pulumi.yaml",
+    "package.json",
+    "tsconfig.json",
+    "index.ts",
+    "boot",
+    "components",
+    "stacks",
+    "fleet",
+];
 
 export interface RunResult {
     code: number;
@@ -26,7 +35,9 @@ export class PulumiCliError extends Error {
         readonly args: string[],
         readonly result: RunResult,
     ) {
-        super(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+        super(
+            `pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+        );
     }
 }
 
@@ -58,13 +69,19 @@ export class PulumiWorkspace {
         const full = ["--non-interactive", ...args];
         const start = Date.now();
         const result = await new Promise<RunResult>((resolve, reject) => {
-            const child = spawn("pulumi", full, { cwd: opts.cwd ?? this.projectDir, env: this.env, stdio: ["pipe", "pipe", "pipe"] });
+            const child = spawn("pulumi", full, {
+                cwd: opts.cwd ?? this.projectDir,
+                env: this.env,
+                stdio: ["pipe", "pipe", "pipe"],
+            });
             let stdout = "";
             let stderr = "";
             child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
             child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
             child.on("error", reject);
-            child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - start) / 1000 }));
+            child.on("close", (code) =>
+                resolve({ code: code ?? -1, stdout, stderr, seconds: (Date.now() - start) / 1000 }),
+            );
             child.stdin.end(opts.stdin ?? "");
         });
         this.log.push({ args, seconds: result.seconds, code: result.code });
@@ -75,8 +92,13 @@ export class PulumiWorkspace {
         );
         if (result.code !== 0 && !opts.allowFailure) throw new PulumiCliError(full, result);
         // The SDKs and the plugins the engine runs must be the same releases (package.json pins them to what is built).
-        const mismatch = /resource plugin \S+ is expected to have version \S+, but has \S+/.exec(`${result.stdout}\n${result.stderr}`);
-        if (mismatch) throw new Error(`pulumi ${args.join(" ")}: ${mismatch[0]}: the SDK in package.json and the plugin built by scripts/tools.sh differ`);
+        const mismatch = /resource plugin \S+ is expected to have version \S+, but has \S+/.exec(
+            `${result.stdout}\n${result.stderr}`,
+        );
+        if (mismatch)
+            throw new Error(
+                `pulumi ${args.join(" ")}: ${mismatch[0]}: the SDK in package.json and the plugin built by scripts/tools.sh differ`,
+            );
         return result;
     }
 
@@ -91,8 +113,13 @@ export class PulumiWorkspace {
         await this.run(["stack", "init", stack, "--secrets-provider", "passphrase"]);
     }
 
-    async setConfig(stack: string, values: Record<string, string>, secrets: Record<string, string> = {}): Promise<void> {
-        for (const [key, value] of Object.entries(values)) await this.run(["config", "set", "--stack", stack, key, "--", value]);
+    async setConfig(
+        stack: string,
+        values: Record<string, string>,
+        secrets: Record<string, string> = {},
+    ): Promise<void> {
+        for (const [key, value] of Object.entries(values))
+            await this.run(["config", "set", "--stack", stack, key, "--", value]);
         // Secrets go through stdin so they never appear in a process list.
         for (const [key, value] of Object.entries(secrets)) {
             await this.run(["config", "set", "--stack", stack, "--secret", key], { stdin: value });
@@ -100,7 +127,8 @@ export class PulumiWorkspace {
     }
 
     remove(): void {
-        if (process.env.PULUMI_E2E_KEEP) console.log(`      kept ${this.dir} (commands.log has every command's output)`);
+        if (process.env.PULUMI_E2E_KEEP)
+            console.log(`      kept ${this.dir} (commands.log has every command's output)`);
         else fs.rmSync(this.dir, { recursive: true, force: true });
     }
 }

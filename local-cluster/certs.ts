@@ -59,8 +59,38 @@ export function writeCerts(dir: string, name: string): Certs {
         const csr = `${cert}.csr`;
         const extFile = `${cert}.ext`;
         fs.writeFileSync(extFile, ext.join("\n") + "\n");
-        ssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", csr, "-subj", subj);
-        ssl("x509", "-req", "-in", csr, "-CA", c.caCert, "-CAkey", c.caKey, "-CAcreateserial", "-out", cert, "-days", days, "-extfile", extFile);
+        ssl(
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            csr,
+            "-subj",
+            subj,
+        );
+        ssl(
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            c.caCert,
+            "-CAkey",
+            c.caKey,
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            days,
+            "-extfile",
+            extFile,
+        );
         fs.rmSync(csr);
         fs.rmSync(extFile);
     };
@@ -69,7 +99,10 @@ export function writeCerts(dir: string, name: string): Certs {
         "extendedKeyUsage=serverAuth",
         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
     ]);
-    leaf(c.adminCert, c.adminKey, "/O=system:masters/CN=admin", ["keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth"]);
+    leaf(c.adminCert, c.adminKey, "/O=system:masters/CN=admin", [
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        "extendedKeyUsage=clientAuth",
+    ]);
     // Service-account tokens are signed with RS256 by default.
     ssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", c.saPrivate);
     ssl("pkey", "-in", c.saPrivate, "-pubout", "-out", c.saPublic);

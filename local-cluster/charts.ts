@@ -17,10 +17,13 @@ export const fluxOperatorChartVersion = "0.59.0";
 export async function startChartMirror(dir: string, port?: number): Promise<HelmRepo> {
     const charts = path.join(toolCacheDir("local-charts"), "charts");
     const fluxOperator = assembleFluxOperatorChart(path.join(dir, "flux-operator-chart"));
-    return startHelmRepo([{ dir: path.join(charts, "kyverno") }, { dir: path.join(charts, "cert-manager") }, { dir: fluxOperator }], {
-        port,
-        dir: path.join(dir, "helm-repo"),
-    });
+    return startHelmRepo(
+        [{ dir: path.join(charts, "kyverno") }, { dir: path.join(charts, "cert-manager") }, { dir: fluxOperator }],
+        {
+            port,
+            dir: path.join(dir, "helm-repo"),
+        },
+    );
 }
 
 /** A chart of the operator's config/default kustomization, less the Namespace the program creates. */

@@ -45,7 +45,12 @@ export interface KubeCluster {
 
 /** What the live cluster adds: the controllers that turn Deployments and Jobs into pods, and the one that
  *  lifts a new node's not-ready taint once it reports Ready. */
-export const WORKLOAD_CONTROLLERS = ["deployment-controller", "replicaset-controller", "job-controller", "node-lifecycle-controller"];
+export const WORKLOAD_CONTROLLERS = [
+    "deployment-controller",
+    "replicaset-controller",
+    "job-controller",
+    "node-lifecycle-controller",
+];
 
 export const DEFAULT_CONTROLLERS = [
     "namespace-controller",
@@ -144,13 +149,19 @@ async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
         if ((opts.controllers ?? DEFAULT_CONTROLLERS).includes("serviceaccount-controller")) {
             await waitFor(
                 "kube-controller-manager (default service account)",
-                async () => (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, auth)).status === 200,
+                async () =>
+                    (await httpsGet(`${server}/api/v1/namespaces/default/serviceaccounts/default`, auth)).status ===
+                    200,
                 timeoutMs,
                 () => failureOf(procs, dir),
             );
         }
         if (opts.scheduler) {
-            start(findBinary("kube-scheduler"), [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--secure-port=0"]);
+            start(findBinary("kube-scheduler"), [
+                `--kubeconfig=${kubeconfig}`,
+                "--leader-elect=false",
+                "--secure-port=0",
+            ]);
         }
         return { name, context: name, server, kubeconfig, dir, certs, stop };
     } catch (err) {

@@ -18,11 +18,15 @@ export interface LoopState {
     revision?: string;
 }
 
-export async function loopState(kube: KubeClient, expected = { kustomizations: ["flux-system", "infra-configs", "apps"], policies: 2 }): Promise<LoopState> {
+export async function loopState(
+    kube: KubeClient,
+    expected = { kustomizations: ["flux-system", "infra-configs", "apps"], policies: 2 },
+): Promise<LoopState> {
     const waitingFor: string[] = [];
     const notReady = (what: string, obj: Parameters<typeof readyCondition>[0]) => {
         const c = readyCondition(obj);
-        if (c?.status !== "True") waitingFor.push(`${what}: ${c ? (c.reason ?? c.status) : obj ? "no status yet" : "not created yet"}`);
+        if (c?.status !== "True")
+            waitingFor.push(`${what}: ${c ? (c.reason ?? c.status) : obj ? "no status yet" : "not created yet"}`);
     };
     const source = await kube.get(loopPaths.source).catch(() => undefined);
     notReady("GitRepository flux-system", source);
@@ -33,10 +37,13 @@ export async function loopState(kube: KubeClient, expected = { kustomizations: [
             kustomizations.find((k) => k.metadata.name === name),
         );
     const policies = await kube.list(loopPaths.policies).catch(() => []);
-    if (policies.length < expected.policies) waitingFor.push(`ClusterPolicies: ${policies.length} of ${expected.policies} created`);
+    if (policies.length < expected.policies)
+        waitingFor.push(`ClusterPolicies: ${policies.length} of ${expected.policies} created`);
     for (const p of policies) notReady(`ClusterPolicy ${p.metadata.name}`, p);
     const podinfo = await kube.get(loopPaths.podinfo).catch(() => undefined);
-    const available = (podinfo?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Available" && c.status === "True");
+    const available = (podinfo?.status?.conditions ?? []).some(
+        (c: { type: string; status: string }) => c.type === "Available" && c.status === "True",
+    );
     if (!available) waitingFor.push(`Deployment podinfo/podinfo: ${podinfo ? "not Available yet" : "not created yet"}`);
     return { converged: waitingFor.length === 0, waitingFor, revision: source?.status?.artifact?.revision };
 }

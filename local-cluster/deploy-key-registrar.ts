@@ -31,14 +31,17 @@ export function stackStateFiles(backendDir: string, stack: string): string[] {
 export function generatedPublicKeys(stateFiles: string[]): string[] {
     const keys: string[] = [];
     for (const file of stateFiles) {
-        let state: { checkpoint?: { latest?: { resources?: { type: string; outputs?: { publicKeyOpenssh?: unknown } }[] } } };
+        let state: {
+            checkpoint?: { latest?: { resources?: { type: string; outputs?: { publicKeyOpenssh?: unknown } }[] } };
+        };
         try {
             state = JSON.parse(fs.readFileSync(file, "utf8"));
         } catch {
             continue; // not written yet (the engine replaces it whole, so never half-written)
         }
         for (const r of state.checkpoint?.latest?.resources ?? []) {
-            if (r.type === generatedKeyType && typeof r.outputs?.publicKeyOpenssh === "string") keys.push(r.outputs.publicKeyOpenssh.trim());
+            if (r.type === generatedKeyType && typeof r.outputs?.publicKeyOpenssh === "string")
+                keys.push(r.outputs.publicKeyOpenssh.trim());
         }
     }
     return keys;

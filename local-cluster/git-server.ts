@@ -136,7 +136,11 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
         newKey(name) {
             const file = path.join(dir, `key-${++keys}-${name}`);
             execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file]);
-            return { file, privateKey: fs.readFileSync(file, "utf8"), publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim() };
+            return {
+                file,
+                privateKey: fs.readFileSync(file, "utf8"),
+                publicKey: fs.readFileSync(`${file}.pub`, "utf8").trim(),
+            };
         },
         importKey(name, privateKey) {
             const file = path.join(dir, `key-${++keys}-${name}`);
@@ -146,7 +150,9 @@ export async function startGitSshServer(opts: { dir?: string } = {}): Promise<Gi
             return { file, privateKey, publicKey };
         },
         gitIn(repoName, args) {
-            return execFileSync("git", ["-C", path.join(dir, "repos", `${repoName}.git`), ...args], { encoding: "utf8" });
+            return execFileSync("git", ["-C", path.join(dir, "repos", `${repoName}.git`), ...args], {
+                encoding: "utf8",
+            });
         },
         gitAs(key, args, cwd) {
             const ssh = `ssh -i ${key.file} -o IdentitiesOnly=yes -o UserKnownHostsFile=${knownHostsFile} -o StrictHostKeyChecking=yes -o BatchMode=yes`;
@@ -177,7 +183,13 @@ echo "this key is read-only: only git-upload-pack (fetch, clone) is allowed" >&2
 exit 1
 `;
 
-function sshdConfig(o: { port: number; hostKey: string; authorizedKeys: string; pidFile: string; user: string }): string {
+function sshdConfig(o: {
+    port: number;
+    hostKey: string;
+    authorizedKeys: string;
+    pidFile: string;
+    user: string;
+}): string {
     return [
         `Port ${o.port}`,
         "ListenAddress 127.0.0.1",

@@ -32,7 +32,10 @@ export interface HelmRepo {
     stop(): Promise<void>;
 }
 
-export async function startHelmRepo(charts: (ChartFiles | ChartDir)[], opts: { port?: number; dir?: string } = {}): Promise<HelmRepo> {
+export async function startHelmRepo(
+    charts: (ChartFiles | ChartDir)[],
+    opts: { port?: number; dir?: string } = {},
+): Promise<HelmRepo> {
     const dir = opts.dir ?? removeOnExit(fs.mkdtempSync(path.join(os.tmpdir(), "helm-repo-")));
     fs.mkdirSync(dir, { recursive: true });
     const served = path.join(dir, "served");
@@ -76,9 +79,17 @@ export async function startHelmRepo(charts: (ChartFiles | ChartDir)[], opts: { p
             .createHash("sha256")
             .update(fs.readFileSync(path.join(served, tgz)))
             .digest("hex");
-        (entries[chart.name] ??= []).push({ ...chart, urls: [`${url}/${tgz}`], created: new Date().toISOString(), digest });
+        (entries[chart.name] ??= []).push({
+            ...chart,
+            urls: [`${url}/${tgz}`],
+            created: new Date().toISOString(),
+            digest,
+        });
     }
-    fs.writeFileSync(path.join(served, "index.yaml"), YAML.stringify({ apiVersion: "v1", entries, generated: new Date().toISOString() }));
+    fs.writeFileSync(
+        path.join(served, "index.yaml"),
+        YAML.stringify({ apiVersion: "v1", entries, generated: new Date().toISOString() }),
+    );
 
     return {
         url,

@@ -205,7 +205,9 @@ export class HostControllerSupervisor {
         try {
             for (const c of this.controllers) {
                 const id = `${c.namespace}/${c.deployment}`;
-                const deploy = await this.kube.get(`/apis/apps/v1/namespaces/${c.namespace}/deployments/${c.deployment}`);
+                const deploy = await this.kube.get(
+                    `/apis/apps/v1/namespaces/${c.namespace}/deployments/${c.deployment}`,
+                );
                 const removed = !deploy || Boolean(deploy.metadata.deletionTimestamp);
                 const wanted = !removed && (deploy.spec?.replicas ?? 1) > 0;
                 const current = this.running.get(id);
@@ -216,7 +218,9 @@ export class HostControllerSupervisor {
                     }
                     if (removed && (current || this.scaledDown.has(id))) {
                         this.scaledDown.delete(id);
-                        await c.afterRemoval?.(this.kube).catch((err: Error) => this.note(`${id}: cleanup after removal failed: ${err.message}`));
+                        await c
+                            .afterRemoval?.(this.kube)
+                            .catch((err: Error) => this.note(`${id}: cleanup after removal failed: ${err.message}`));
                     } else if (!removed) this.scaledDown.add(id);
                     continue;
                 }
@@ -246,7 +250,12 @@ export class HostControllerSupervisor {
         const dir = path.join(this.cluster.dir, "host", c.deployment);
         fs.mkdirSync(dir, { recursive: true });
         const env = containerEnv(deploy, container, dir);
-        const overrides = await c.hostFlags({ cluster: this.cluster, dir, port: freePort, webUiPort: this.opts.webUiPort });
+        const overrides = await c.hostFlags({
+            cluster: this.cluster,
+            dir,
+            port: freePort,
+            webUiPort: this.opts.webUiPort,
+        });
         const args = hostArgs(expandVars(container.args ?? [], env), overrides);
         fs.writeFileSync(path.join(dir, "command.json"), JSON.stringify({ binary: c.binary, args, env }, null, 2));
         return launch(findBinary(c.binary), args, {
@@ -265,7 +274,10 @@ export class HostControllerSupervisor {
     }
 
     private note(message: string): void {
-        fs.appendFileSync(path.join(this.cluster.dir, "host-controllers.log"), `${new Date().toISOString()} ${message}\n`);
+        fs.appendFileSync(
+            path.join(this.cluster.dir, "host-controllers.log"),
+            `${new Date().toISOString()} ${message}\n`,
+        );
     }
 }
 
@@ -298,7 +310,8 @@ function containerEnv(deploy: KubeObject, container: Container, dir: string): Re
     const env: Record<string, string> = {};
     for (const e of container.env ?? []) {
         if (e.value !== undefined) env[e.name] = e.value;
-        else if (e.valueFrom?.fieldRef && fields[e.valueFrom.fieldRef.fieldPath] !== undefined) env[e.name] = fields[e.valueFrom.fieldRef.fieldPath];
+        else if (e.valueFrom?.fieldRef && fields[e.valueFrom.fieldRef.fieldPath] !== undefined)
+            env[e.name] = fields[e.valueFrom.fieldRef.fieldPath];
     }
     // Sigstore's trust root cache: a writable folder of this process.
     if (env.TUF_ROOT !== undefined) env.TUF_ROOT = path.join(dir, "sigstore");

@@ -41,7 +41,11 @@ export class KubeClient {
         readonly server: string,
         certs: Pick<Certs, "caCert" | "adminCert" | "adminKey">,
     ) {
-        this.tls = { ca: fs.readFileSync(certs.caCert), cert: fs.readFileSync(certs.adminCert), key: fs.readFileSync(certs.adminKey) };
+        this.tls = {
+            ca: fs.readFileSync(certs.caCert),
+            cert: fs.readFileSync(certs.adminCert),
+            key: fs.readFileSync(certs.adminKey),
+        };
     }
 
     /** One request; throws KubeRequestError on a status >= 300. */
@@ -109,7 +113,14 @@ export class KubeClient {
 }
 
 /** The Ready condition of a Kubernetes or Flux object, if it has one. */
-export function readyCondition(obj: KubeObject | undefined): { status: string; reason?: string; message?: string } | undefined {
-    const conditions = (obj?.status?.conditions ?? []) as { type: string; status: string; reason?: string; message?: string }[];
+export function readyCondition(
+    obj: KubeObject | undefined,
+): { status: string; reason?: string; message?: string } | undefined {
+    const conditions = (obj?.status?.conditions ?? []) as {
+        type: string;
+        status: string;
+        reason?: string;
+        message?: string;
+    }[];
     return conditions.find((c) => c.type === "Ready");
 }

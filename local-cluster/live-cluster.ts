@@ -43,7 +43,11 @@ export interface LiveCluster {
 }
 
 export async function startLiveCluster(opts: LiveClusterOptions = {}): Promise<LiveCluster> {
-    const cluster = await startKubeCluster({ name: opts.name ?? "live", controllers: [...DEFAULT_CONTROLLERS, ...WORKLOAD_CONTROLLERS], scheduler: true });
+    const cluster = await startKubeCluster({
+        name: opts.name ?? "live",
+        controllers: [...DEFAULT_CONTROLLERS, ...WORKLOAD_CONTROLLERS],
+        scheduler: true,
+    });
     const stops: (() => Promise<void>)[] = [() => cluster.stop()];
     const stop = async () => {
         for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
@@ -56,7 +60,8 @@ export async function startLiveCluster(opts: LiveClusterOptions = {}): Promise<L
         const registry = await startLocalRegistry(cluster.dir, opts.ports?.registry);
         stops.push(() => registry.stop());
         const digests: Record<string, string> = {};
-        for (const image of opts.images ?? []) digests[`${image.repository}:${image.tag}`] = await registry.push(image.repository, image.tag);
+        for (const image of opts.images ?? [])
+            digests[`${image.repository}:${image.tag}`] = await registry.push(image.repository, image.tag);
 
         const charts = await startChartMirror(path.join(cluster.dir, "charts"), opts.ports?.charts);
         stops.push(() => charts.stop());
@@ -66,7 +71,16 @@ export async function startLiveCluster(opts: LiveClusterOptions = {}): Promise<L
         supervisor.start();
         stops.push(() => supervisor.stop());
 
-        return { cluster, kube, registry, charts, webUiUrl: `http://127.0.0.1:${webUiPort}`, supervisor, digests, stop };
+        return {
+            cluster,
+            kube,
+            registry,
+            charts,
+            webUiUrl: `http://127.0.0.1:${webUiPort}`,
+            supervisor,
+            digests,
+            stop,
+        };
     } catch (err) {
         await stop();
         throw err;

@@ -25,7 +25,10 @@ const stageFiles = [
 export async function startFakeNodes(cluster: KubeCluster, kube: KubeClient): Promise<ChildProcess> {
     const stages = path.join(toolHome("kwok"), "stages");
     const config = path.join(cluster.dir, "kwok-stages.yaml");
-    fs.writeFileSync(config, stageFiles.map((f) => fs.readFileSync(path.join(stages, f), "utf8").trim()).join("\n---\n") + "\n");
+    fs.writeFileSync(
+        config,
+        stageFiles.map((f) => fs.readFileSync(path.join(stages, f), "utf8").trim()).join("\n---\n") + "\n",
+    );
     const kwok = launch(
         findBinary("kwok"),
         [
@@ -42,15 +45,25 @@ export async function startFakeNodes(cluster: KubeCluster, kube: KubeClient): Pr
         metadata: {
             name: fakeNodeName,
             annotations: { [managedBy.key]: managedBy.value, "node.alpha.kubernetes.io/ttl": "0" },
-            labels: { "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "kubernetes.io/hostname": fakeNodeName, type: "kwok" },
+            labels: {
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/arch": "amd64",
+                "kubernetes.io/hostname": fakeNodeName,
+                type: "kwok",
+            },
         },
-        status: { allocatable: { cpu: "64", memory: "256Gi", pods: "500" }, capacity: { cpu: "64", memory: "256Gi", pods: "500" } },
+        status: {
+            allocatable: { cpu: "64", memory: "256Gi", pods: "500" },
+            capacity: { cpu: "64", memory: "256Gi", pods: "500" },
+        },
     });
     await waitFor(
         `node ${fakeNodeName} Ready (kwok)`,
         async () => {
             const node = await kube.get(`/api/v1/nodes/${fakeNodeName}`);
-            return (node?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True");
+            return (node?.status?.conditions ?? []).some(
+                (c: { type: string; status: string }) => c.type === "Ready" && c.status === "True",
+            );
         },
         60_000,
         () => (kwok.exitCode !== null ? `kwok exited (${kwok.exitCode}); see ${cluster.dir}/kwok.log` : undefined),

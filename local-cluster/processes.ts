@@ -12,7 +12,8 @@ const tempDirs = new Map<string, string | undefined>();
 
 function cleanUp(): void {
     for (const p of running) killGroup(p, "SIGKILL");
-    for (const [dir, keepVar] of tempDirs) if (!(keepVar && process.env[keepVar])) fs.rmSync(dir, { recursive: true, force: true });
+    for (const [dir, keepVar] of tempDirs)
+        if (!(keepVar && process.env[keepVar])) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // Installed with the first process or folder to clean up, not at import.
@@ -55,7 +56,12 @@ export function launch(bin: string, args: string[], opts: LaunchOptions): ChildP
     const logFile = opts.logFile ?? logPath(opts.dir, path.basename(bin));
     const out = fs.openSync(logFile, "a");
     // detached: its own process group, so stopProcess() reaches its children too.
-    const p = spawn(bin, args, { cwd: opts.dir, detached: true, stdio: ["ignore", out, out], env: { ...process.env, ...opts.env } });
+    const p = spawn(bin, args, {
+        cwd: opts.dir,
+        detached: true,
+        stdio: ["ignore", out, out],
+        env: { ...process.env, ...opts.env },
+    });
     fs.closeSync(out);
     installCleanUp();
     running.add(p);

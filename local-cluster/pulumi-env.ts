@@ -13,9 +13,12 @@ export function pulumiEnv(backendDir: string, passphrase: string | { file: strin
         ...process.env,
         PATH: [...bin, process.env.PATH ?? ""].join(path.delimiter),
         // The plugins scripts/pulumi-plugins.sh installed, kept apart from ~/.pulumi.
-        PULUMI_HOME: process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),
+        PULUMI_HOME:
+            process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),
         PULUMI_BACKEND_URL: `file://${backendDir}`,
-        ...(typeof passphrase === "string" ? { PULUMI_CONFIG_PASSPHRASE: passphrase } : { PULUMI_CONFIG_PASSPHRASE_FILE: passphrase.file }),
+        ...(typeof passphrase === "string"
+            ? { PULUMI_CONFIG_PASSPHRASE: passphrase }
+            : { PULUMI_CONFIG_PASSPHRASE_FILE: passphrase.file }),
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_SKIP_CONFIRMATIONS: "true",

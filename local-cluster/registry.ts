@@ -31,7 +31,10 @@ export async function startLocalRegistry(dir: string, port?: number): Promise<Lo
     const host = `127.0.0.1:${listen}`;
     const storage = path.join(dir, "registry");
     fs.mkdirSync(storage, { recursive: true });
-    const proc = launch(crane, ["registry", "serve", "--address", host, "--disk", storage], { dir, logFile: path.join(dir, "registry.log") });
+    const proc = launch(crane, ["registry", "serve", "--address", host, "--disk", storage], {
+        dir,
+        logFile: path.join(dir, "registry.log"),
+    });
     await waitFor(
         `registry on ${host}`,
         () => canConnect(listen),
@@ -39,7 +42,8 @@ export async function startLocalRegistry(dir: string, port?: number): Promise<Lo
         () => (proc.exitCode !== null ? `crane exited (${proc.exitCode}); see ${dir}/registry.log` : undefined),
     );
 
-    const digest = async (repository: string, tag: string) => (await run(crane, ["digest", `${host}/${repository}:${tag}`])).stdout.trim();
+    const digest = async (repository: string, tag: string) =>
+        (await run(crane, ["digest", `${host}/${repository}:${tag}`])).stdout.trim();
     return {
         host,
         process: proc,
@@ -48,7 +52,16 @@ export async function startLocalRegistry(dir: string, port?: number): Promise<Lo
             const work = fs.mkdtempSync(path.join(dir, "image-"));
             try {
                 fs.writeFileSync(path.join(work, "image.txt"), `${repository}:${tag}\n`);
-                await run("tar", ["-cf", path.join(work, "layer.tar"), "-C", work, "--mtime=1970-01-01", "--owner=0", "--group=0", "image.txt"]);
+                await run("tar", [
+                    "-cf",
+                    path.join(work, "layer.tar"),
+                    "-C",
+                    work,
+                    "--mtime=1970-01-01",
+                    "--owner=0",
+                    "--group=0",
+                    "image.txt",
+                ]);
                 await run(crane, ["append", "-f", path.join(work, "layer.tar"), "-t", `${host}/${repository}:${tag}`]);
             } finally {
                 fs.rmSync(work, { recursive: true, force: true });
@@ -66,7 +79,8 @@ export function fleetPodinfoTags(fleetDir: string): string[] {
     for (const env of fs.readdirSync(appsDir)) {
         const file = path.join(appsDir, env, "kustomization.yaml");
         if (!fs.existsSync(file)) continue;
-        for (const img of (YAML.parse(fs.readFileSync(file, "utf8"))?.images ?? []) as { newTag?: string }[]) if (img.newTag) tags.add(img.newTag);
+        for (const img of (YAML.parse(fs.readFileSync(file, "utf8"))?.images ?? []) as { newTag?: string }[])
+            if (img.newTag) tags.add(img.newTag);
     }
     const base = fs.readFileSync(path.join(appsDir, "base", "podinfo", "deployment.yaml"), "utf8");
     for (const m of base.matchAll(/image: ghcr\.io\/stefanprodan\/podinfo:([\w.-]+)/g)) tags.add(m[1]);

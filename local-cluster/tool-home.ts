@@ -13,11 +13,16 @@ export function toolHome(binary: string): string {
 
 /** A folder of a tool without a binary (local-charts), from the tools cache. */
 export function toolCacheDir(tool: string): string {
-    const cache = process.env.GITOPS_TOOLS_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache", "gitops-kyverno", "tools");
+    const cache =
+        process.env.GITOPS_TOOLS_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache", "gitops-kyverno", "tools");
     const base = path.join(cache, tool);
-    const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, ".complete"))) : [];
+    const versions = fs.existsSync(base)
+        ? fs.readdirSync(base).filter((v) => fs.existsSync(path.join(base, v, ".complete")))
+        : [];
     if (versions.length !== 1) {
-        throw new Error(`${tool}: expected one complete build in ${base}, found ${versions.length} (run: npm run tools -- ${tool})`);
+        throw new Error(
+            `${tool}: expected one complete build in ${base}, found ${versions.length} (run: npm run tools -- ${tool})`,
+        );
     }
     return path.join(base, versions[0]);
 }

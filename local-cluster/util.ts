@@ -42,7 +42,9 @@ export function findBinary(name: string): string {
             // not here
         }
     }
-    throw new Error(`${name} not found in .tools/bin or PATH (run: npm run tools -- ${name}, or scripts/install-system-deps.sh for etcd)`);
+    throw new Error(
+        `${name} not found in .tools/bin or PATH (run: npm run tools -- ${name}, or scripts/install-system-deps.sh for etcd)`,
+    );
 }
 
 export interface TlsFiles {
@@ -78,7 +80,12 @@ export function httpsGet(url: string, tls: TlsFiles): Promise<{ status: number; 
  * Polls `check` until it is true. `failure` may report a fatal reason early
  * (a daemon that exited), which stops the wait with that message.
  */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, failure: () => string | undefined): Promise<void> {
+export async function waitFor(
+    what: string,
+    check: () => Promise<boolean>,
+    timeoutMs: number,
+    failure: () => string | undefined,
+): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const fatal = failure();

@@ -10,7 +10,11 @@ recordSecretPaths();
 
 const configSchema = {
     properties: {
-        productionStacks: { type: "array" as const, items: { type: "string" as const }, default: defaultConfig.productionStacks },
+        productionStacks: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: defaultConfig.productionStacks,
+        },
     },
 };
 

@@ -51,8 +51,19 @@ export function stackOfUrn(urn: string): string {
 const proxyTarget = "__getSpecialProxyTarget";
 
 /** A PackResource from a validateResource call's arguments. */
-export function packResource(args: { type: string; name: string; urn: string; props: Record<string, unknown> }): PackResource {
+export function packResource(args: {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, unknown>;
+}): PackResource {
     const raw = (args.props as Record<string, unknown>)[proxyTarget];
     const props = (raw !== undefined ? raw : args.props) as Record<string, unknown>;
-    return { type: args.type, name: args.name, stack: stackOfUrn(args.urn), props, secretPaths: recordedSecretPaths(props) };
+    return {
+        type: args.type,
+        name: args.name,
+        stack: stackOfUrn(args.urn),
+        props,
+        secretPaths: recordedSecretPaths(props),
+    };
 }

@@ -6,7 +6,10 @@
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 
 const deserialize = require("@pulumi/policy/deserialize") as {
-    deserializeProperties: (struct: { toJavaScript(): Record<string, unknown> }, proxySecrets: boolean) => Record<string, unknown>;
+    deserializeProperties: (
+        struct: { toJavaScript(): Record<string, unknown> },
+        proxySecrets: boolean,
+    ) => Record<string, unknown>;
 };
 
 /** Where the secret paths hang on deserialized props; a symbol, so no rule sees it as an input. */
@@ -31,7 +34,10 @@ export function recordSecretPaths(): void {
     deserialize.deserializeProperties = (struct, proxySecrets) => {
         const props = original(struct, proxySecrets);
         if (!proxySecrets) {
-            Object.defineProperty(props, secretPathsKey, { value: secretPathsIn(struct.toJavaScript()), enumerable: false });
+            Object.defineProperty(props, secretPathsKey, {
+                value: secretPathsIn(struct.toJavaScript()),
+                enumerable: false,
+            });
         }
         return props;
     };

@@ -26,7 +26,9 @@ async function destroy(world: LiveWorld): Promise<number> {
     const start = Date.now();
     await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "staging"]);
     await eventually("namespaces gone", 120, async () => {
-        const left = (await world.kube.list("/api/v1/namespaces")).filter((n) => programNamespaces.includes(n.metadata.name));
+        const left = (await world.kube.list("/api/v1/namespaces")).filter((n) =>
+            programNamespaces.includes(n.metadata.name),
+        );
         return left.length === 0 ? true : undefined;
     });
     return (Date.now() - start) / 1000;
@@ -42,7 +44,11 @@ async function freshUps(world: LiveWorld, n: number): Promise<number> {
             const pod = (await world.deployment())?.spec?.template?.spec;
             const c = pod?.containers?.[0];
             const pinned = String(c?.image).endsWith(`@${world.digest("staging", "6.9.2")}`);
-            return pinned && pod?.securityContext?.runAsNonRoot === true && c?.securityContext?.readOnlyRootFilesystem === true ? true : undefined;
+            return pinned &&
+                pod?.securityContext?.runAsNonRoot === true &&
+                c?.securityContext?.readOnlyRootFilesystem === true
+                ? true
+                : undefined;
         });
         times.push(mutated.seconds);
         console.log(
@@ -51,14 +57,17 @@ async function freshUps(world: LiveWorld, n: number): Promise<number> {
         await destroy(world);
     }
     const met = times.filter((t) => t <= GOAL_SECONDS).length;
-    console.log(`fresh ups, up returned -> podinfo mutated: ${times.map((t) => t.toFixed(1)).join(", ")} s; within ${GOAL_SECONDS} s: ${met} of ${n}`);
+    console.log(
+        `fresh ups, up returned -> podinfo mutated: ${times.map((t) => t.toFixed(1)).join(", ")} s; within ${GOAL_SECONDS} s: ${met} of ${n}`,
+    );
     return met === n ? 0 : 1;
 }
 
 async function main(): Promise<number> {
     const args = process.argv.slice(2);
     const fresh = args.indexOf("--fresh-ups");
-    if (args.length > 0 && fresh < 0) throw new Error(`unknown argument ${args[0]} (usage: npm run bench:live [-- --fresh-ups [N]])`);
+    if (args.length > 0 && fresh < 0)
+        throw new Error(`unknown argument ${args[0]} (usage: npm run bench:live [-- --fresh-ups [N]])`);
     const world = new LiveWorld();
     if (fresh >= 0) {
         const n = Number(args[fresh + 1] ?? 5);
@@ -80,7 +89,8 @@ async function main(): Promise<number> {
             rows.up.push(up.seconds);
             const converged = await eventually("converged", 300, async () => {
                 const s = await loopState(world.kube);
-                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as
+                    string | undefined;
                 return s.converged && image?.endsWith(`@${world.digest("staging", "6.9.2")}`) ? true : undefined;
             });
             rows.converge.push(converged.seconds);
@@ -88,20 +98,24 @@ async function main(): Promise<number> {
             world.setPodinfoImage("staging", nextPodinfoTag);
             await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
             const followed = await eventually("new digest live", 300, async () => {
-                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as
+                    string | undefined;
                 return image?.endsWith(`@${world.digest("staging", nextPodinfoTag)}`) ? true : undefined;
             });
             rows["tag change"].push(followed.seconds);
 
             world.setPodinfoImage("staging", "6.9.2");
             await world.git.pause();
-            const refused = await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"], { allowFailure: true });
+            const refused = await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"], {
+                allowFailure: true,
+            });
             await world.git.resume();
             if (refused.code === 0) throw new Error("up succeeded while the Git server was down");
             const back = Date.now();
             await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
             await eventually("change live after the outage", 300, async () => {
-                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
+                const image = (await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image as
+                    string | undefined;
                 return image?.endsWith(`@${world.digest("staging", "6.9.2")}`) ? true : undefined;
             });
             rows["git outage"].push((Date.now() - back) / 1000);
@@ -117,7 +131,9 @@ async function main(): Promise<number> {
             destroy: "pulumi destroy (namespaces gone)",
         };
         for (const [key, values] of Object.entries(rows)) {
-            console.log(`  ${labels[key].padEnd(44)} ${median(values).toFixed(1).padStart(6)} s   (${values.map((v) => v.toFixed(1)).join(", ")})`);
+            console.log(
+                `  ${labels[key].padEnd(44)} ${median(values).toFixed(1).padStart(6)} s   (${values.map((v) => v.toFixed(1)).join(", ")})`,
+            );
         }
     } finally {
         await world.stop();

@@ -40,7 +40,10 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 function emptyProgram(world: E2eWorld): string {
     const dir = path.join(world.pulumi.dir, "empty");
     fs.mkdirSync(dir);
-    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n");
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.yaml"),
+        "name: bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+    );
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "bench-empty", main: "index.ts" }));
     fs.writeFileSync(path.join(dir, "index.ts"), "export const empty = true;\n");
     fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(dir, "tsconfig.json"));
@@ -77,7 +80,9 @@ async function main(): Promise<void> {
             );
         }
         const worst = Math.max(median(results[0][1]), median(results[1][1])) / floor;
-        console.log(`target: unchanged preview and no-op up <= 2.00x floor: ${worst <= 2 ? "met" : "NOT met"} (${worst.toFixed(2)}x)`);
+        console.log(
+            `target: unchanged preview and no-op up <= 2.00x floor: ${worst <= 2 ? "met" : "NOT met"} (${worst.toFixed(2)}x)`,
+        );
     } finally {
         await world.stop();
     }

@@ -17,7 +17,9 @@ function option(name: string, required: boolean): string | undefined {
     const i = process.argv.indexOf(`--${name}`);
     const value = i >= 0 ? process.argv[i + 1] : undefined;
     if (required && !value) {
-        console.error(`usage: flux-diff-comment --tree DIR --env ENV --kubeconfig FILE [--context NAME] [--out FILE] [--max-chars N]  (missing --${name})`);
+        console.error(
+            `usage: flux-diff-comment --tree DIR --env ENV --kubeconfig FILE [--context NAME] [--out FILE] [--max-chars N]  (missing --${name})`,
+        );
         process.exit(2);
     }
     return value;

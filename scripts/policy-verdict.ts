@@ -28,7 +28,8 @@ export function policyViolations(output: string): Violation[] | undefined {
         if (!m) continue;
         // The description, then the message: the last indented line before the next entry.
         let message = "";
-        for (let j = i + 1; j < lines.length && /^\s{6,}\S/.test(lines[j]) && !/^\s+- \[/.test(lines[j]); j++) message = lines[j].trim();
+        for (let j = i + 1; j < lines.length && /^\s{6,}\S/.test(lines[j]) && !/^\s+- \[/.test(lines[j]); j++)
+            message = lines[j].trim();
         found.push({ level: m[1] as Violation["level"], rule: m[2], resource: m[3], message });
     }
     return found;
@@ -42,7 +43,9 @@ export function policyVerdictSection(stack: string, output: string, outcome: str
     const violations = policyViolations(output);
     if (violations === undefined) {
         const why =
-            outcome === "success" ? "the preview printed no policy report" : `the preview ended with ${outcome || "no result"} before the pack reported`;
+            outcome === "success"
+                ? "the preview printed no policy report"
+                : `the preview ended with ${outcome || "no result"} before the pack reported`;
         return `${head}\n:grey_question: No verdict: ${why}. See the preview comment and the job log.\n`;
     }
     const mandatory = violations.filter((v) => v.level === "mandatory");
@@ -51,7 +54,8 @@ export function policyVerdictSection(stack: string, output: string, outcome: str
             ? `:x: **Fails**: ${mandatory.length} mandatory violation(s); \`pulumi up\` of \`${stack}\` would stop.`
             : `:white_check_mark: **Passes**: no mandatory violation${violations.length > 0 ? `, ${violations.length} advisory` : ""}.`;
     const rows = violations.map((v) => `| ${v.level} | \`${v.rule}\` | ${cell(v.resource)} | ${cell(v.message)} |`);
-    const table = rows.length > 0 ? ["", "| level | rule | resource | message |", "|---|---|---|---|", ...rows].join("\n") : "";
+    const table =
+        rows.length > 0 ? ["", "| level | rule | resource | message |", "|---|---|---|---|", ...rows].join("\n") : "";
     return `${head}\n${verdict}\n${table}\n`;
 }
 

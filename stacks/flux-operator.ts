@@ -24,7 +24,12 @@ export const embeddedFluxVersions = [
 ];
 
 /** spec.distribution.variant's values (api/v1/fluxinstance_types.go). */
-export const fluxVariants = ["upstream-alpine", "enterprise-alpine", "enterprise-distroless", "enterprise-distroless-fips"];
+export const fluxVariants = [
+    "upstream-alpine",
+    "enterprise-alpine",
+    "enterprise-distroless",
+    "enterprise-distroless-fips",
+];
 
 /**
  * The registries whose variant the operator infers (internal/builder/images.go). For any

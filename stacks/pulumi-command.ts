@@ -12,6 +12,9 @@ export function pulumiCommand(env: (name: string) => string | undefined = (name)
 }
 
 /** The command that runs `up` of `stack` again: cli/stack.sh's when it chose the backend, the CLI's otherwise. */
-export function upCommand(stack: string, env: (name: string) => string | undefined = (name) => process.env[name]): string {
+export function upCommand(
+    stack: string,
+    env: (name: string) => string | undefined = (name) => process.env[name],
+): string {
     return env(pulumiCliVariable) === "npm" ? `npm run up -- ${stack}` : `pulumi up --stack ${stack}`;
 }

@@ -15,7 +15,13 @@ import {
     kyvernoReplicasFallback,
     repositoryDefault,
 } from "./defaults";
-import { embeddedFluxVersions, embeddedFluxVersionsText, fluxOperatorRelease, fluxVariants, registryVariants } from "./flux-operator";
+import {
+    embeddedFluxVersions,
+    embeddedFluxVersionsText,
+    fluxOperatorRelease,
+    fluxVariants,
+    registryVariants,
+} from "./flux-operator";
 import { asImageRegistry, isImageRegistry } from "./image-registry";
 import { pulumiCommand, upCommand } from "./pulumi-command";
 import type { SuppliedDeployKey } from "../components/deploy-key";
@@ -30,7 +36,10 @@ export type Settings = EnvironmentSettings;
 
 export class SettingsError extends pulumi.RunError {
     constructor(readonly problems: string[]) {
-        super(`The stack's settings have ${problems.length} problem(s); nothing was created:\n` + problems.map((p) => `  - ${p}`).join("\n"));
+        super(
+            `The stack's settings have ${problems.length} problem(s); nothing was created:\n` +
+                problems.map((p) => `  - ${p}`).join("\n"),
+        );
         this.name = "SettingsError";
     }
 }
@@ -68,16 +77,22 @@ export function pulumiConfigSource(): ConfigSource {
 }
 
 /** Reads and checks every setting of the stack `stack`; throws SettingsError listing every problem. */
-export function loadSettings(stack: string, source: ConfigSource = pulumiConfigSource(), fleetDir = defaultFleetDir()): Settings {
+export function loadSettings(
+    stack: string,
+    source: ConfigSource = pulumiConfigSource(),
+    fleetDir = defaultFleetDir(),
+): Settings {
     const problems: string[] = [];
     // Every command printed here must work as printed (test/cli/printed-commands.test.ts
     // runs them): the CLI prefix that reaches this stack's backend, and secrets
     // never on a command line (npm echoes its arguments): asked for, or read from a file.
     const cli = pulumiCommand((name) => source.env(name));
     const fix = (key: string, value: string) => `${cli} config set ${key} ${value} --stack ${stack}`;
-    const fixSecret = (key: string, file?: string) => `${cli} config set ${key} --secret --stack ${stack}${file ? ` < ${file}` : ""}`;
+    const fixSecret = (key: string, file?: string) =>
+        `${cli} config set ${key} --secret --stack ${stack}${file ? ` < ${file}` : ""}`;
     const qualified = (key: string) => (key.includes(":") ? key : `${projectNamespace}:${key}`);
-    const problemWith = (key: string, what: string, command: string) => problems.push(`${qualified(key)} ${what}. Fix: ${command}`);
+    const problemWith = (key: string, what: string, command: string) =>
+        problems.push(`${qualified(key)} ${what}. Fix: ${command}`);
     const problem = (key: string, what: string, example: string) => problemWith(key, what, fix(key, example));
 
     const str = (key: string, fallback?: string) => source.get(key) ?? fallback;
@@ -91,7 +106,11 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
 
     const environment = str("environment", stack)!;
     if (!dnsLabel.test(environment)) {
-        problem("environment", `"${environment}" is not a valid environment name (lower-case letters, digits and '-')`, "staging");
+        problem(
+            "environment",
+            `"${environment}" is not a valid environment name (lower-case letters, digits and '-')`,
+            "staging",
+        );
     } else if (!fs.existsSync(path.join(fleetDir, "apps", environment, "kustomization.yaml"))) {
         problems.push(
             `${projectNamespace}:environment "${environment}" has no overlay: create ${path.join("fleet", "apps", environment, "kustomization.yaml")} ` +
@@ -108,10 +127,21 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     let git: GitSettings | undefined;
     if (providerRaw === "github") {
         const owner = str("githubOwner");
-        if (owner === undefined) problem("githubOwner", "is missing: the GitHub user or organization that owns the fleet repository", "<github-user-or-org>");
-        else if (!githubOwner.test(owner)) problem("githubOwner", `"${owner}" is not a valid GitHub user or organization name`, "<github-user-or-org>");
+        if (owner === undefined)
+            problem(
+                "githubOwner",
+                "is missing: the GitHub user or organization that owns the fleet repository",
+                "<github-user-or-org>",
+            );
+        else if (!githubOwner.test(owner))
+            problem(
+                "githubOwner",
+                `"${owner}" is not a valid GitHub user or organization name`,
+                "<github-user-or-org>",
+            );
         const repository = str("repository", repositoryDefault)!;
-        if (!repoName.test(repository)) problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
+        if (!repoName.test(repository))
+            problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
         const tokenFromConfig = source.get("github:token");
         if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
             problemWith(
@@ -138,14 +168,18 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     } else if (providerRaw === "ssh") {
         const url = str("gitUrl");
         const urlExample = "ssh://git@<git-host>/fleet-infra.git";
-        if (url === undefined) problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", urlExample);
+        if (url === undefined)
+            problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", urlExample);
         else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, urlExample);
         const knownHosts = str("gitKnownHosts");
         if (knownHosts === undefined) {
             const what = "is missing: the Git server's host keys as known_hosts lines";
             const scan = url !== undefined && sshUrl.test(url) ? keyscanCommand(url) : undefined;
             if (scan) problem("gitKnownHosts", `${what}, as ssh-keyscan reads them from ${url}`, `"$(${scan})"`);
-            else problems.push(`${qualified("gitKnownHosts")} ${what}; set gitUrl first, and this message then gives the ssh-keyscan command that reads them`);
+            else
+                problems.push(
+                    `${qualified("gitKnownHosts")} ${what}; set gitUrl first, and this message then gives the ssh-keyscan command that reads them`,
+                );
         }
         const writeKey = str("gitWriteKey");
         const keyFile = "~/.ssh/fleet_push";
@@ -178,7 +212,11 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         const deployKeyFile = "~/.ssh/flux_deploy";
         const store = fixSecret("deployKeyPrivateKey", deployKeyFile);
         if (!source.isSecret("deployKeyPrivateKey"))
-            problemWith("deployKeyPrivateKey", "is stored in plaintext in the stack's config file (store the key file encrypted)", store);
+            problemWith(
+                "deployKeyPrivateKey",
+                "is stored in plaintext in the stack's config file (store the key file encrypted)",
+                store,
+            );
         try {
             deployKey = { privateKey: pulumi.secret(deployKeyRaw), ...sshPublicKeyOf(deployKeyRaw) };
         } catch (err) {
@@ -206,8 +244,13 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         const repository = str(`${key}ChartRepo`, chartDefaults[key].repository)!;
         const version = str(`${key}ChartVersion`, chartDefaults[key].version)!;
         if (!chartRepo.test(repository))
-            problem(`${key}ChartRepo`, `"${repository}" is not an https://, http:// or oci:// chart repository URL`, chartDefaults[key].repository);
-        if (!semver.test(version)) problem(`${key}ChartVersion`, `"${version}" is not an exact chart version`, chartDefaults[key].version);
+            problem(
+                `${key}ChartRepo`,
+                `"${repository}" is not an https://, http:// or oci:// chart repository URL`,
+                chartDefaults[key].repository,
+            );
+        if (!semver.test(version))
+            problem(`${key}ChartVersion`, `"${version}" is not an exact chart version`, chartDefaults[key].version);
         const imageRegistry = str(`${key}ImageRegistry`);
         if (imageRegistry !== undefined) registryProblem(`${key}ImageRegistry`, imageRegistry, chartImagePaths[key]);
         return { repository, version, ...(imageRegistry !== undefined ? { imageRegistry } : {}) };
@@ -222,13 +265,21 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
         if (cleaned !== undefined) problem(key, what, cleaned);
         else problemWith(key, what, `${cli} config rm ${key} --stack ${stack}`);
     };
-    const charts = { fluxOperator: chart("fluxOperator"), kyverno: chart("kyverno"), certManager: chart("certManager") };
+    const charts = {
+        fluxOperator: chart("fluxOperator"),
+        kyverno: chart("kyverno"),
+        certManager: chart("certManager"),
+    };
 
     const fluxVersion = str("fluxVersion", fluxVersionDefault)!;
     const newestFlux = embeddedFluxVersions.at(-1)!;
     const pinnedOperator = charts.fluxOperator.version.replace(/^v/, "") === fluxOperatorRelease;
     if (!semver.test(fluxVersion)) {
-        problem("fluxVersion", `"${fluxVersion}" is not an exact Flux version (the program pins Flux: no ranges such as 2.x)`, fluxVersionDefault);
+        problem(
+            "fluxVersion",
+            `"${fluxVersion}" is not an exact Flux version (the program pins Flux: no ranges such as 2.x)`,
+            fluxVersionDefault,
+        );
     } else if (pinnedOperator && !embeddedFluxVersions.includes(fluxVersion.replace(/^v/, ""))) {
         // The operator installs only the Flux releases its image embeds. Another operator
         // release embeds others, which this program does not know, so it is not checked.
@@ -258,7 +309,11 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
     const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
     const kyvernoReplicas = Number(replicasRaw);
     if (!/^\d+$/.test(replicasRaw) || kyvernoReplicas < 1 || kyvernoReplicas > 15) {
-        problem("kyvernoReplicas", `"${replicasRaw}" must be a whole number from 1 to 15 (1 without HA, 3 or more for HA)`, String(replicasDefault));
+        problem(
+            "kyvernoReplicas",
+            `"${replicasRaw}" must be a whole number from 1 to 15 (1 without HA, 3 or more for HA)`,
+            String(replicasDefault),
+        );
     } else if (kyvernoReplicas === 2) {
         // Kyverno supports no fewer than three admission controller replicas for HA.
         problem("kyvernoReplicas", "is 2, which Kyverno does not support: use 1 without HA, or 3 or more for HA", "3");
@@ -293,12 +348,20 @@ export function loadSettings(stack: string, source: ConfigSource = pulumiConfigS
 
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
     if (deleteRepositoryOnDestroy && git?.provider === "ssh") {
-        problem("deleteRepositoryOnDestroy", "only applies to GitHub; the program never deletes a repository on your own Git server", "false");
+        problem(
+            "deleteRepositoryOnDestroy",
+            "only applies to GitHub; the program never deletes a repository on your own Git server",
+            "false",
+        );
     }
 
     const adoptExistingRepository = bool("adoptExistingRepository", false);
     if (adoptExistingRepository && git?.provider === "ssh") {
-        problem("adoptExistingRepository", "only applies to GitHub; on your own Git server the program always uses the repository at gitUrl", "false");
+        problem(
+            "adoptExistingRepository",
+            "only applies to GitHub; on your own Git server the program always uses the repository at gitUrl",
+            "false",
+        );
     }
 
     const crdsMode = str("certManagerCrdsOnDestroy", "delete");

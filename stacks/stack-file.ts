@@ -43,7 +43,8 @@ export function stackFileValues(dir: string, stack: string): Record<string, stri
     const values: Record<string, string> = {};
     for (const [key, v] of Object.entries(config)) {
         if (!key.startsWith(prefix)) continue;
-        if (typeof v === "string" || typeof v === "boolean" || typeof v === "number") values[key.slice(prefix.length)] = String(v);
+        if (typeof v === "string" || typeof v === "boolean" || typeof v === "number")
+            values[key.slice(prefix.length)] = String(v);
     }
     return values;
 }

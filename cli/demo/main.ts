@@ -24,7 +24,9 @@ async function up(): Promise<number> {
     const taken = await portsInUse(demoPorts());
     if (taken.length > 0) {
         for (const t of taken)
-            console.error(`[demo] port ${t.port} (${t.what}) is in use by another program: stop it${t.env ? `, or set ${t.env} to another port` : ""}.`);
+            console.error(
+                `[demo] port ${t.port} (${t.what}) is in use by another program: stop it${t.env ? `, or set ${t.env} to another port` : ""}.`,
+            );
         return 2;
     }
     const state: DemoState = await startDemo(paths);
@@ -56,7 +58,9 @@ async function down(): Promise<number> {
         const deadline = Date.now() + 15 * 60_000;
         while (isAlive(pid)) {
             if (Date.now() > deadline) {
-                console.error(`[demo] the demo (pid ${pid}) did not stop within 15 minutes; see ${path.join(paths.dir, "demo.log")}`);
+                console.error(
+                    `[demo] the demo (pid ${pid}) did not stop within 15 minutes; see ${path.join(paths.dir, "demo.log")}`,
+                );
                 return 1;
             }
             await new Promise((r) => setTimeout(r, 500));

@@ -27,12 +27,17 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
     };
     const stops: (() => Promise<void> | void)[] = [];
     try {
-        log("starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, registry, chart mirror");
+        log(
+            "starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok, registry, chart mirror",
+        );
         const [ui] = demoPorts();
         const live = await startLiveCluster({
             name: stack,
             ports: { webUi: ui.port, registry: 5001 },
-            images: fleetPodinfoTags(path.join(repoRoot, "fleet")).map((tag) => ({ repository: "stefanprodan/podinfo", tag })),
+            images: fleetPodinfoTags(path.join(repoRoot, "fleet")).map((tag) => ({
+                repository: "stefanprodan/podinfo",
+                tag,
+            })),
         });
         stops.push(() => live.stop());
         record([live.cluster.dir]);
@@ -69,13 +74,21 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
             kyvernoChartRepo: live.charts.url,
             certManagerChartRepo: live.charts.url,
         };
-        for (const [key, value] of Object.entries(settings)) await pulumi(env, ["config", "set", "--stack", stack, key, "--", value], { quiet: true });
-        await pulumi(env, ["config", "set", "--stack", stack, "--secret", "gitWriteKey"], { quiet: true, stdin: writeKey.privateKey });
+        for (const [key, value] of Object.entries(settings))
+            await pulumi(env, ["config", "set", "--stack", stack, key, "--", value], { quiet: true });
+        await pulumi(env, ["config", "set", "--stack", stack, "--secret", "gitWriteKey"], {
+            quiet: true,
+            stdin: writeKey.privateKey,
+        });
 
-        log("pulumi up (the real engine and program; it returns once Flux is installed and has fetched the fleet commit)");
+        log(
+            "pulumi up (the real engine and program; it returns once Flux is installed and has fetched the fleet commit)",
+        );
         const upStarted = Date.now();
         await pulumi(env, ["up", "--yes", "--skip-preview", "--stack", stack]);
-        log(`pulumi up done in ${elapsed(upStarted)}; waiting for Flux to apply the tree and Kyverno to mutate podinfo`);
+        log(
+            `pulumi up done in ${elapsed(upStarted)}; waiting for Flux to apply the tree and Kyverno to mutate podinfo`,
+        );
 
         const converged = Date.now();
         let last = "";
@@ -84,11 +97,16 @@ export async function startDemo(paths: DemoPaths): Promise<DemoState> {
             // "ready" promises what the web UI shows too, so wait for its report to show the sync.
             const ui = s.converged ? await webUiSync(live.webUiUrl) : undefined;
             if (ui?.ready && ui.path?.includes(`clusters/${stack}`)) break;
-            if (s.converged) s.waitingFor.push(`the Flux web UI to report the sync of clusters/${stack} (its report refreshes every 20s)`);
+            if (s.converged)
+                s.waitingFor.push(
+                    `the Flux web UI to report the sync of clusters/${stack} (its report refreshes every 20s)`,
+                );
             const line = s.waitingFor.join("; ");
-            if (line !== last || (Date.now() - converged) % 10_000 < 1000) log(`${elapsed(converged)}: waiting for ${line}`);
+            if (line !== last || (Date.now() - converged) % 10_000 < 1000)
+                log(`${elapsed(converged)}: waiting for ${line}`);
             last = line;
-            if (Date.now() - converged > CONVERGE_SECONDS * 1000) throw new Error(`Flux did not converge within ${CONVERGE_SECONDS}s: ${line}`);
+            if (Date.now() - converged > CONVERGE_SECONDS * 1000)
+                throw new Error(`Flux did not converge within ${CONVERGE_SECONDS}s: ${line}`);
             await new Promise((r) => setTimeout(r, 1000));
         }
         const info = readyText({
@@ -120,7 +138,11 @@ export async function stopDemo(state: DemoState): Promise<void> {
         const left = (await live.kube.list("/api/v1/namespaces"))
             .map((n) => n.metadata.name)
             .filter((n) => ["podinfo", "flux-system", "kyverno", "cert-manager"].includes(n));
-        log(left.length === 0 ? "pulumi destroy left no namespace of the program" : `namespaces left after destroy: ${left.join(", ")}`);
+        log(
+            left.length === 0
+                ? "pulumi destroy left no namespace of the program"
+                : `namespaces left after destroy: ${left.join(", ")}`,
+        );
     } catch (err) {
         failure = err as Error;
     }
@@ -133,7 +155,14 @@ export async function stopDemo(state: DemoState): Promise<void> {
     if (failure) throw failure;
 }
 
-function readyText(o: { paths: DemoPaths; repoUrl: string; readKeyFile: string; knownHostsFile: string; webUiUrl: string; seconds: number }): string {
+function readyText(o: {
+    paths: DemoPaths;
+    repoUrl: string;
+    readKeyFile: string;
+    knownHostsFile: string;
+    webUiUrl: string;
+    seconds: number;
+}): string {
     const ssh = `ssh -i ${o.readKeyFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${o.knownHostsFile}`;
     return [
         `[demo] ready in ${Math.round(o.seconds)}s: Flux applied the fleet repository and Kyverno mutated podinfo.`,
@@ -165,7 +194,13 @@ function pulumi(env: NodeJS.ProcessEnv, args: string[], opts: { quiet?: boolean;
         child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
         child.on("error", reject);
         child.on("close", (code) =>
-            code === 0 ? resolve() : reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} exited ${code}${output ? `:\n${output.slice(-2000)}` : ""}`)),
+            code === 0
+                ? resolve()
+                : reject(
+                      new Error(
+                          `pulumi ${args.slice(0, 2).join(" ")} exited ${code}${output ? `:\n${output.slice(-2000)}` : ""}`,
+                      ),
+                  ),
         );
         child.stdin?.end(opts.stdin ?? "");
     });

@@ -90,7 +90,8 @@ export function isAlive(pid: number): boolean {
 
 /** Kills the recorded process groups and removes the recorded folders, .demo/ and Pulumi.local.yaml. */
 export function removeLeftovers(paths: DemoPaths): void {
-    const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
+    const lines = (file: string) =>
+        fs.existsSync(file) ? fs.readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
     for (const pgid of lines(paths.pgids).map(Number)) {
         try {
             process.kill(-pgid, "SIGKILL");

@@ -39,7 +39,9 @@ export function repairRelease(release: HelmRelease, revisions: HelmRevision[]): 
     const id = `Helm release ${release.namespace}/${release.name}`;
     const deployed = sorted.find((r) => r.status === "deployed");
     if (deployed) {
-        const remove = sorted.filter((r) => r.version > deployed.version && pendingStatuses.includes(r.status)).map((r) => r.secret);
+        const remove = sorted
+            .filter((r) => r.version > deployed.version && pendingStatuses.includes(r.status))
+            .map((r) => r.secret);
         return {
             remove,
             summary: `${id}: dropped the ${newest.status} revision ${newest.version} of the interrupted run; revision ${deployed.version} (deployed) is current again`,
@@ -60,14 +62,35 @@ export function repairRelease(release: HelmRelease, revisions: HelmRevision[]): 
 
 /** The release's revisions, from its Secrets' labels. */
 export async function readRevisions(target: KubeTarget, release: HelmRelease): Promise<HelmRevision[]> {
-    const r = await kubectl(target, ["get", "secrets", "-n", release.namespace, "-l", `owner=helm,name=${release.name}`, "-o", "json"]);
-    if (r.code !== 0) throw new Error(`reading the Helm records of ${release.namespace}/${release.name}: ${r.stderr.trim() || `kubectl exited ${r.code}`}`);
-    const items = (JSON.parse(r.stdout).items ?? []) as { metadata: { name: string; labels?: Record<string, string> } }[];
-    return items.map((s) => ({ secret: s.metadata.name, version: Number(s.metadata.labels?.version ?? 0), status: s.metadata.labels?.status ?? "unknown" }));
+    const r = await kubectl(target, [
+        "get",
+        "secrets",
+        "-n",
+        release.namespace,
+        "-l",
+        `owner=helm,name=${release.name}`,
+        "-o",
+        "json",
+    ]);
+    if (r.code !== 0)
+        throw new Error(
+            `reading the Helm records of ${release.namespace}/${release.name}: ${r.stderr.trim() || `kubectl exited ${r.code}`}`,
+        );
+    const items = (JSON.parse(r.stdout).items ?? []) as {
+        metadata: { name: string; labels?: Record<string, string> };
+    }[];
+    return items.map((s) => ({
+        secret: s.metadata.name,
+        version: Number(s.metadata.labels?.version ?? 0),
+        status: s.metadata.labels?.status ?? "unknown",
+    }));
 }
 
 export async function removeRevisions(target: KubeTarget, release: HelmRelease, secrets: string[]): Promise<void> {
     if (secrets.length === 0) return;
     const r = await kubectl(target, ["delete", "secret", "-n", release.namespace, "--ignore-not-found", ...secrets]);
-    if (r.code !== 0) throw new Error(`deleting ${secrets.join(", ")} in ${release.namespace}: ${r.stderr.trim() || `kubectl exited ${r.code}`}`);
+    if (r.code !== 0)
+        throw new Error(
+            `deleting ${secrets.join(", ")} in ${release.namespace}: ${r.stderr.trim() || `kubectl exited ${r.code}`}`,
+        );
 }

@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     const state = await cli.exportState();
     const urns = legacyGithubUrns((state?.deployment.resources ?? []) as Resource[]);
     if (urns.length === 0) return;
-    console.error(`${stack}: removing the deploy key's old @pulumi/github resources from the state (GitHub keeps the key; this up takes it over):`);
+    console.error(
+        `${stack}: removing the deploy key's old @pulumi/github resources from the state (GitHub keeps the key; this up takes it over):`,
+    );
     for (const urn of urns) {
         console.error(`  pulumi state delete '${urn}'`);
         await cli.mustRun(["state", "delete", urn, "--yes"]);

@@ -25,7 +25,8 @@ export interface HolderProcess {
     command?: string;
 }
 
-export type LockDecision = { action: "remove"; reason: string } | { action: "refuse"; holder: string; reason: string; canCancel: boolean };
+export type LockDecision =
+    { action: "remove"; reason: string } | { action: "refuse"; holder: string; reason: string; canCancel: boolean };
 
 export function holderText(c: LockContent | undefined): string {
     return c ? `${c.username}@${c.hostname} (pid ${c.pid}, since ${c.timestamp})` : "an unreadable lock";
@@ -37,18 +38,34 @@ export function holderText(c: LockContent | undefined): string {
  * from another host cannot be checked from here; `canCancel` says the user may
  * still remove it explicitly (--cancel-lock) when they know that run is gone.
  */
-export function decideLock(content: LockContent | undefined, thisHost: string, holder: (pid: number) => HolderProcess): LockDecision {
+export function decideLock(
+    content: LockContent | undefined,
+    thisHost: string,
+    holder: (pid: number) => HolderProcess,
+): LockDecision {
     if (!content || typeof content.pid !== "number") {
         return { action: "refuse", holder: holderText(content), reason: "its holder cannot be read", canCancel: true };
     }
     if (content.hostname !== thisHost) {
-        return { action: "refuse", holder: holderText(content), reason: `it was taken on another host (this is ${thisHost})`, canCancel: true };
+        return {
+            action: "refuse",
+            holder: holderText(content),
+            reason: `it was taken on another host (this is ${thisHost})`,
+            canCancel: true,
+        };
     }
     const p = holder(content.pid);
     if (p.alive && p.command === "pulumi") {
-        return { action: "refuse", holder: holderText(content), reason: `pulumi still runs as pid ${content.pid}`, canCancel: false };
+        return {
+            action: "refuse",
+            holder: holderText(content),
+            reason: `pulumi still runs as pid ${content.pid}`,
+            canCancel: false,
+        };
     }
-    const why = p.alive ? `pid ${content.pid} is now ${p.command ?? "another program"}, not pulumi` : `pid ${content.pid} is not running`;
+    const why = p.alive
+        ? `pid ${content.pid} is now ${p.command ?? "another program"}, not pulumi`
+        : `pid ${content.pid} is not running`;
     return { action: "remove", reason: `${why} on this host` };
 }
 
@@ -79,7 +96,12 @@ export function parseLock(text: string): LockContent | undefined {
     try {
         const v = JSON.parse(text) as Partial<LockContent>;
         if (typeof v.pid !== "number" || typeof v.hostname !== "string") return undefined;
-        return { pid: v.pid, hostname: v.hostname, username: String(v.username ?? "?"), timestamp: String(v.timestamp ?? "?") };
+        return {
+            pid: v.pid,
+            hostname: v.hostname,
+            username: String(v.username ?? "?"),
+            timestamp: String(v.timestamp ?? "?"),
+        };
     } catch {
         return undefined;
     }

@@ -48,7 +48,11 @@ export function subjectOf(r: StateResource): Subject {
     const namespace = r.inputs?.metadata?.namespace;
     return {
         kind: "kube",
-        ref: { resource: group === "core" ? kind : `${kind}.${version}.${group}`, name, ...(typeof namespace === "string" ? { namespace } : {}) },
+        ref: {
+            resource: group === "core" ? kind : `${kind}.${version}.${group}`,
+            name,
+            ...(typeof namespace === "string" ? { namespace } : {}),
+        },
     };
 }
 
@@ -56,7 +60,8 @@ export function subjectOf(r: StateResource): Subject {
 export function helmReleaseOf(r: StateResource): HelmRelease | undefined {
     for (const props of [r.outputs, r.inputs]) {
         const name = props?.name;
-        if (typeof name === "string" && name !== "") return { name, namespace: typeof props?.namespace === "string" ? props.namespace : "default" };
+        if (typeof name === "string" && name !== "")
+            return { name, namespace: typeof props?.namespace === "string" ? props.namespace : "default" };
     }
     return undefined;
 }
@@ -64,19 +69,43 @@ export function helmReleaseOf(r: StateResource): HelmRelease | undefined {
 /** What exists in the cluster for a subject: the import ID, or null when absent. */
 export type Existing = string | null;
 
-export type Resolution = { urn: string; action: "import"; id: string; why: string } | { urn: string; action: "clear"; why: string };
+export type Resolution =
+    { urn: string; action: "import"; id: string; why: string } | { urn: string; action: "clear"; why: string };
 
-const operationNames: Record<string, string> = { updating: "update", deleting: "delete", reading: "read", importing: "import" };
+const operationNames: Record<string, string> = {
+    updating: "update",
+    deleting: "delete",
+    reading: "read",
+    importing: "import",
+};
 
 export function resolve(op: PendingOperation, existing: Existing | undefined): Resolution {
     const urn = op.resource.urn;
     const name = urn.split("::").pop();
     if (op.type !== "creating") {
         const what = operationNames[op.type] ?? op.type;
-        return { urn, action: "clear", why: `interrupted ${what} of ${name}: its last recorded state stands, the next run applies the change again` };
+        return {
+            urn,
+            action: "clear",
+            why: `interrupted ${what} of ${name}: its last recorded state stands, the next run applies the change again`,
+        };
     }
     if (typeof existing === "string")
-        return { urn, action: "import", id: existing, why: `the interrupted create of ${name} did happen: imported as ${existing}` };
-    if (existing === null) return { urn, action: "clear", why: `the interrupted create of ${name} left nothing: cleared, the next run creates it` };
-    return { urn, action: "clear", why: `interrupted create of ${name} (${op.resource.type}): cleared, its create is idempotent` };
+        return {
+            urn,
+            action: "import",
+            id: existing,
+            why: `the interrupted create of ${name} did happen: imported as ${existing}`,
+        };
+    if (existing === null)
+        return {
+            urn,
+            action: "clear",
+            why: `the interrupted create of ${name} left nothing: cleared, the next run creates it`,
+        };
+    return {
+        urn,
+        action: "clear",
+        why: `interrupted create of ${name} (${op.resource.type}): cleared, its create is idempotent`,
+    };
 }

@@ -32,7 +32,10 @@ export class PulumiCli {
     /** Runs pulumi; with show, its output streams to stderr (a refresh's progress). */
     run(args: string[], opts: { show?: boolean } = {}): Promise<CliResult> {
         return new Promise((resolve, reject) => {
-            const child = spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], { cwd: this.cwd, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("pulumi", [...args, "--stack", this.stack, "--non-interactive"], {
+                cwd: this.cwd,
+                stdio: ["ignore", "pipe", "pipe"],
+            });
             let stdout = "";
             let stderr = "";
             child.stdout.setEncoding("utf8").on("data", (d: string) => {

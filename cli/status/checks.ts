@@ -42,10 +42,23 @@ export function fluxReady(kind: string, o: KubeObject): Finding {
     const ready = o.status?.conditions?.find((c) => c.type === "Ready");
     const rev = revision ? `revision ${revision}` : "no revision";
     if (!ready) return { subject, ok: false, detail: `no Ready condition yet (${rev})` };
-    const stale = o.metadata.generation !== undefined && o.status?.observedGeneration !== undefined && o.status.observedGeneration < o.metadata.generation;
+    const stale =
+        o.metadata.generation !== undefined &&
+        o.status?.observedGeneration !== undefined &&
+        o.status.observedGeneration < o.metadata.generation;
     const msg = ready.message ? `: ${ready.message}` : "";
-    if (ready.status !== "True") return { subject, ok: false, detail: `Ready=${ready.status} ${ready.reason ?? ""}${msg} (${rev})`.replace("  ", " ") };
-    if (stale) return { subject, ok: false, detail: `Ready=True but generation ${o.metadata.generation} not yet reconciled (${rev})` };
+    if (ready.status !== "True")
+        return {
+            subject,
+            ok: false,
+            detail: `Ready=${ready.status} ${ready.reason ?? ""}${msg} (${rev})`.replace("  ", " "),
+        };
+    if (stale)
+        return {
+            subject,
+            ok: false,
+            detail: `Ready=True but generation ${o.metadata.generation} not yet reconciled (${rev})`,
+        };
     return { subject, ok: true, detail: `Ready=True, ${rev}` };
 }
 
@@ -55,7 +68,9 @@ export function policyReady(kind: string, o: KubeObject): Finding {
     const ready = o.status?.conditions?.find((c) => c.type === "Ready");
     if (ready) {
         const msg = ready.message ? `: ${ready.message}` : "";
-        return ready.status === "True" ? { subject, ok: true, detail: "Ready=True" } : { subject, ok: false, detail: `Ready=${ready.status}${msg}` };
+        return ready.status === "True"
+            ? { subject, ok: true, detail: "Ready=True" }
+            : { subject, ok: false, detail: `Ready=${ready.status}${msg}` };
     }
     if (o.status?.ready !== undefined) {
         return { subject, ok: o.status.ready, detail: `ready=${o.status.ready}` };
@@ -104,9 +119,11 @@ export function deploymentRestricted(o: KubeObject): Finding[] {
         if (sc.allowPrivilegeEscalation !== false) miss.push("allowPrivilegeEscalation: false");
         if (sc.readOnlyRootFilesystem !== true) miss.push("readOnlyRootFilesystem: true");
         if (!(sc.capabilities?.drop ?? []).includes("ALL")) miss.push("capabilities.drop: [ALL]");
-        if ((sc.seccompProfile?.type ?? podSc.seccompProfile?.type) !== "RuntimeDefault") miss.push("seccompProfile.type: RuntimeDefault");
+        if ((sc.seccompProfile?.type ?? podSc.seccompProfile?.type) !== "RuntimeDefault")
+            miss.push("seccompProfile.type: RuntimeDefault");
         if (miss.length) problems.push(`container ${c.name} lacks ${miss.join(", ")}`);
-        if (!c.image || !digestRef.test(c.image)) images.push(`container ${c.name} image ${c.image ?? "(none)"} is not pinned by digest`);
+        if (!c.image || !digestRef.test(c.image))
+            images.push(`container ${c.name} image ${c.image ?? "(none)"} is not pinned by digest`);
     }
     if (containers.length === 0) problems.push("has no containers");
     return [
@@ -176,7 +193,10 @@ export function blameKyvernoWebhook(f: Finding): Finding {
     }
     // The backstop's messages (fleet/infrastructure/configs/admission/require-kyverno-mutation.yaml).
     if (/require-kyverno-mutation|did not mutate it/.test(f.detail)) {
-        return { ...f, detail: `${f.detail} [cause: Kyverno did not mutate it (not admitting yet, or down); see ${see}]` };
+        return {
+            ...f,
+            detail: `${f.detail} [cause: Kyverno did not mutate it (not admitting yet, or down); see ${see}]`,
+        };
     }
     return f;
 }

@@ -7,22 +7,35 @@ export interface KubeTarget {
     context?: string;
 }
 
-export type GetResult = { kind: "ok"; items: KubeObject[] } | { kind: "no-such-type" } | { kind: "not-found" } | { kind: "error"; message: string };
+export type GetResult =
+    | { kind: "ok"; items: KubeObject[] }
+    | { kind: "no-such-type" }
+    | { kind: "not-found" }
+    | { kind: "error"; message: string };
 
 export function kubectl(target: KubeTarget, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const flags: string[] = [];
     if (target.kubeconfig) flags.push(`--kubeconfig=${target.kubeconfig}`);
     if (target.context) flags.push(`--context=${target.context}`);
     return new Promise((resolve) => {
-        execFile("kubectl", [...flags, ...args], { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (err, stdout, stderr) => {
-            const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-            resolve({ code, stdout, stderr: stderr || (err && !stderr ? err.message : "") });
-        });
+        execFile(
+            "kubectl",
+            [...flags, ...args],
+            { maxBuffer: 64 * 1024 * 1024, timeout: 60_000 },
+            (err, stdout, stderr) => {
+                const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+                resolve({ code, stdout, stderr: stderr || (err && !stderr ? err.message : "") });
+            },
+        );
     });
 }
 
 /** `kubectl get RESOURCE [-n NS] [NAME] -o json`, every namespace unless one is given. */
-export async function get(target: KubeTarget, resource: string, opts: { namespace?: string; name?: string } = {}): Promise<GetResult> {
+export async function get(
+    target: KubeTarget,
+    resource: string,
+    opts: { namespace?: string; name?: string } = {},
+): Promise<GetResult> {
     const args = ["get", resource, "-o", "json"];
     if (opts.namespace) args.push("-n", opts.namespace);
     else args.push("--all-namespaces");

@@ -27,7 +27,9 @@ export class CrdsGuardProvider implements pulumi.dynamic.ResourceProvider<CrdsGu
     constructor(private readonly list: ListObjects = kubectlList) {}
 
     async diff(_id: string, olds: CrdsGuardInputs, news: CrdsGuardInputs): Promise<pulumi.dynamic.DiffResult> {
-        const changed = (["crdsOnDestroy", "kubeconfig", "context", "keepCommand"] as const).some((k) => olds[k] !== news[k]);
+        const changed = (["crdsOnDestroy", "kubeconfig", "context", "keepCommand"] as const).some(
+            (k) => olds[k] !== news[k],
+        );
         return { changes: changed };
     }
 
@@ -35,7 +37,11 @@ export class CrdsGuardProvider implements pulumi.dynamic.ResourceProvider<CrdsGu
         return { id: "cert-manager-crds-guard", outs: inputs };
     }
 
-    async update(_id: string, _olds: CrdsGuardInputs, news: CrdsGuardInputs): Promise<pulumi.dynamic.UpdateResult<CrdsGuardInputs>> {
+    async update(
+        _id: string,
+        _olds: CrdsGuardInputs,
+        news: CrdsGuardInputs,
+    ): Promise<pulumi.dynamic.UpdateResult<CrdsGuardInputs>> {
         return { outs: news };
     }
 
@@ -43,13 +49,17 @@ export class CrdsGuardProvider implements pulumi.dynamic.ResourceProvider<CrdsGu
         if (olds.crdsOnDestroy === "keep") return;
         // What this cluster's Flux applied from the fleet tree is pruned by Flux's own deletion.
         const listed = (await this.list(olds, guardedResources, true)) ?? [];
-        const left = listed.filter((o) => o.metadata.labels?.["kustomize.toolkit.fluxcd.io/namespace"] !== "flux-system");
+        const left = listed.filter(
+            (o) => o.metadata.labels?.["kustomize.toolkit.fluxcd.io/namespace"] !== "flux-system",
+        );
         if (left.length > 0) throw new Error(refusal(left, olds.keepCommand));
     }
 }
 
 function refusal(left: ListedObject[], keepCommand: string): string {
-    const shown = left.slice(0, 10).map((o) => `  - ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`);
+    const shown = left
+        .slice(0, 10)
+        .map((o) => `  - ${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`);
     if (left.length > shown.length) shown.push(`  - and ${left.length - shown.length} more`);
     return [
         `cert-manager was not removed: its CRDs go with it, and with them ${left.length} object(s) this stack did not create:`,

@@ -40,12 +40,23 @@ export interface DeployKeyAccessOutputs {
 /** The inputs whose change means the check must run again. */
 const checkedFields = ["url", "knownHosts", "publicKey"] as const;
 
-export type LsRemote = (url: string, privateKey: string, knownHosts: string) => Promise<{ ok: true } | { ok: false; said: string }>;
+export type LsRemote = (
+    url: string,
+    privateKey: string,
+    knownHosts: string,
+) => Promise<{ ok: true } | { ok: false; said: string }>;
 
-export class DeployKeyAccessProvider implements pulumi.dynamic.ResourceProvider<DeployKeyAccessInputs, DeployKeyAccessOutputs> {
+export class DeployKeyAccessProvider implements pulumi.dynamic.ResourceProvider<
+    DeployKeyAccessInputs,
+    DeployKeyAccessOutputs
+> {
     constructor(private readonly lsRemote: LsRemote = gitLsRemote) {}
 
-    async diff(_id: string, olds: DeployKeyAccessOutputs, news: DeployKeyAccessInputs): Promise<pulumi.dynamic.DiffResult> {
+    async diff(
+        _id: string,
+        olds: DeployKeyAccessOutputs,
+        news: DeployKeyAccessInputs,
+    ): Promise<pulumi.dynamic.DiffResult> {
         // Only what decides the answer: a change of the printed command alone is no change.
         const changed = checkedFields.filter((f) => olds[f] !== news[f]);
         return { changes: changed.length > 0 };
@@ -56,7 +67,11 @@ export class DeployKeyAccessProvider implements pulumi.dynamic.ResourceProvider<
         return { id: `${inputs.stack}-deploy-key-read-access`, outs: outputsOf(inputs) };
     }
 
-    async update(_id: string, _olds: DeployKeyAccessOutputs, news: DeployKeyAccessInputs): Promise<pulumi.dynamic.UpdateResult<DeployKeyAccessOutputs>> {
+    async update(
+        _id: string,
+        _olds: DeployKeyAccessOutputs,
+        news: DeployKeyAccessInputs,
+    ): Promise<pulumi.dynamic.UpdateResult<DeployKeyAccessOutputs>> {
         await checkReadAccess(news, this.lsRemote);
         return { outs: outputsOf(news) };
     }
@@ -89,9 +104,11 @@ type FailureKind = "refused" | "missing" | "hostKey" | "unreachable" | "other";
 
 function failureKind(said: string): FailureKind {
     if (gitSaid.wrongHostKey.test(said)) return "hostKey";
-    if (/Permission denied|not authori[sz]ed|access denied|\bDENIED\b|Authentication failed/i.test(said)) return "refused";
+    if (/Permission denied|not authori[sz]ed|access denied|\bDENIED\b|Authentication failed/i.test(said))
+        return "refused";
     // Servers answer "not found" for a repository the key may not see.
-    if (/not found|does not appear to be a git repository|does not exist|No such repository/i.test(said)) return "missing";
+    if (/not found|does not appear to be a git repository|does not exist|No such repository/i.test(said))
+        return "missing";
     if (gitSaid.unreachable.test(said)) return "unreachable";
     return "other";
 }
@@ -122,21 +139,31 @@ function failureMessage(kind: FailureKind, said: string, inputs: DeployKeyAccess
 const lsRemoteTimeoutMs = 30_000;
 
 /** git ls-remote URL with the key and host keys alone (no user or system ssh or git config). */
-export async function gitLsRemote(url: string, privateKey: string, knownHosts: string): Promise<{ ok: true } | { ok: false; said: string }> {
+export async function gitLsRemote(
+    url: string,
+    privateKey: string,
+    knownHosts: string,
+): Promise<{ ok: true } | { ok: false; said: string }> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-key-access-"));
     try {
         const env = gitEnv(root, { kind: "ssh", privateKey, knownHosts });
         return await new Promise((resolve) => {
-            childProcess.execFile("git", ["ls-remote", "--heads", url], { cwd: root, env, timeout: lsRemoteTimeoutMs }, (err, _stdout, stderr) => {
-                if (!err) return resolve({ ok: true });
-                const said = stderr.trim() || (err.killed ? `no answer within ${lsRemoteTimeoutMs / 1000} s` : err.message);
-                // One line, without git's generic advice after the server's own words.
-                const lines = said
-                    .split(/\r?\n|\r/)
-                    .map((l) => l.trim())
-                    .filter((l) => l !== "" && !/^(Please make sure|and the repository exists)/.test(l));
-                resolve({ ok: false, said: lines.join(" ").split(privateKey).join("[secret]") });
-            });
+            childProcess.execFile(
+                "git",
+                ["ls-remote", "--heads", url],
+                { cwd: root, env, timeout: lsRemoteTimeoutMs },
+                (err, _stdout, stderr) => {
+                    if (!err) return resolve({ ok: true });
+                    const said =
+                        stderr.trim() || (err.killed ? `no answer within ${lsRemoteTimeoutMs / 1000} s` : err.message);
+                    // One line, without git's generic advice after the server's own words.
+                    const lines = said
+                        .split(/\r?\n|\r/)
+                        .map((l) => l.trim())
+                        .filter((l) => l !== "" && !/^(Please make sure|and the repository exists)/.test(l));
+                    resolve({ ok: false, said: lines.join(" ").split(privateKey).join("[secret]") });
+                },
+            );
         });
     } finally {
         fs.rmSync(root, { recursive: true, force: true });

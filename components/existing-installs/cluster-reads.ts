@@ -28,7 +28,11 @@ export interface ListedObject {
 }
 
 /** Lists `resources` (kubectl's comma-separated form); resolves to null when the API has none of that type. */
-export type ListObjects = (target: ClusterTarget, resources: string, allNamespaces: boolean) => Promise<ListedObject[] | null>;
+export type ListObjects = (
+    target: ClusterTarget,
+    resources: string,
+    allNamespaces: boolean,
+) => Promise<ListedObject[] | null>;
 
 export const kubectlList: ListObjects = (target, resources, allNamespaces) => {
     const args = [
@@ -42,23 +46,28 @@ export const kubectlList: ListObjects = (target, resources, allNamespaces) => {
         "json",
     ];
     return new Promise((resolve, reject) => {
-        childProcess.execFile("kubectl", args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (!err) {
-                resolve((JSON.parse(stdout) as { items: ListedObject[] }).items);
-                return;
-            }
-            const said = String(stderr || err.message).trim();
-            if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-                reject(
-                    new Error(
-                        "kubectl is not on PATH: the program reads the cluster with it before it installs or deletes anything there. Install kubectl and run again.",
-                    ),
-                );
-            } else if (/the server doesn't have a resource type/.test(said)) {
-                resolve(null);
-            } else {
-                reject(new Error(`kubectl ${args.join(" ")} failed: ${said}`));
-            }
-        });
+        childProcess.execFile(
+            "kubectl",
+            args,
+            { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+            (err, stdout, stderr) => {
+                if (!err) {
+                    resolve((JSON.parse(stdout) as { items: ListedObject[] }).items);
+                    return;
+                }
+                const said = String(stderr || err.message).trim();
+                if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+                    reject(
+                        new Error(
+                            "kubectl is not on PATH: the program reads the cluster with it before it installs or deletes anything there. Install kubectl and run again.",
+                        ),
+                    );
+                } else if (/the server doesn't have a resource type/.test(said)) {
+                    resolve(null);
+                } else {
+                    reject(new Error(`kubectl ${args.join(" ")} failed: ${said}`));
+                }
+            },
+        );
     });
 };

@@ -22,24 +22,41 @@ export interface ExistingInstallsOutputs {
     stackLabel: string;
 }
 
-export class ExistingInstallsProvider implements pulumi.dynamic.ResourceProvider<ExistingInstallsInputs, ExistingInstallsOutputs> {
+export class ExistingInstallsProvider implements pulumi.dynamic.ResourceProvider<
+    ExistingInstallsInputs,
+    ExistingInstallsOutputs
+> {
     constructor(private readonly list: ListObjects = kubectlList) {}
 
-    async check(olds: Partial<ExistingInstallsInputs>, news: ExistingInstallsInputs): Promise<pulumi.dynamic.CheckResult<ExistingInstallsInputs>> {
+    async check(
+        olds: Partial<ExistingInstallsInputs>,
+        news: ExistingInstallsInputs,
+    ): Promise<pulumi.dynamic.CheckResult<ExistingInstallsInputs>> {
         if (olds.stack === undefined) await checkCluster(news, this.list);
         return { inputs: news };
     }
 
-    async diff(_id: string, olds: ExistingInstallsOutputs, news: ExistingInstallsInputs): Promise<pulumi.dynamic.DiffResult> {
+    async diff(
+        _id: string,
+        olds: ExistingInstallsOutputs,
+        news: ExistingInstallsInputs,
+    ): Promise<pulumi.dynamic.DiffResult> {
         // A moved kubeconfig file is the same cluster: nothing to record.
         return { changes: olds.stackLabel !== news.stackLabel };
     }
 
     async create(inputs: ExistingInstallsInputs): Promise<pulumi.dynamic.CreateResult<ExistingInstallsOutputs>> {
-        return { id: `${inputs.stack}-existing-installs`, outs: { stack: inputs.stack, stackLabel: inputs.stackLabel } };
+        return {
+            id: `${inputs.stack}-existing-installs`,
+            outs: { stack: inputs.stack, stackLabel: inputs.stackLabel },
+        };
     }
 
-    async update(_id: string, _olds: ExistingInstallsOutputs, news: ExistingInstallsInputs): Promise<pulumi.dynamic.UpdateResult<ExistingInstallsOutputs>> {
+    async update(
+        _id: string,
+        _olds: ExistingInstallsOutputs,
+        news: ExistingInstallsInputs,
+    ): Promise<pulumi.dynamic.UpdateResult<ExistingInstallsOutputs>> {
         return { outs: { stack: news.stack, stackLabel: news.stackLabel } };
     }
 
@@ -50,9 +67,14 @@ export class ExistingInstallsProvider implements pulumi.dynamic.ResourceProvider
 
 /** Rejects, naming each object, when the cluster holds an install that is not this stack's. */
 export async function checkCluster(inputs: ExistingInstallsInputs, list: ListObjects = kubectlList): Promise<void> {
-    const [namespaces, crds] = await Promise.all([list(inputs, "namespaces", false), list(inputs, "customresourcedefinitions", false)]);
+    const [namespaces, crds] = await Promise.all([
+        list(inputs, "namespaces", false),
+        list(inputs, "customresourcedefinitions", false),
+    ]);
     const found = foreignInstalls(namespaces ?? [], crds ?? [], inputs.stackLabel);
     if (found.length > 0) {
-        throw new Error(foreignInstallsMessage(found, inputs.stackLabel, inputs.context ? ` --context ${inputs.context}` : ""));
+        throw new Error(
+            foreignInstallsMessage(found, inputs.stackLabel, inputs.context ? ` --context ${inputs.context}` : ""),
+        );
     }
 }

@@ -72,7 +72,8 @@ export function foreignInstalls(namespaces: ListedObject[], crds: ListedObject[]
             const release = a["meta.helm.sh/release-name"];
             const releaseNs = a["meta.helm.sh/release-namespace"];
             if (release === install.release && releaseNs === install.namespace) continue;
-            const by = release === undefined ? "not installed by Helm" : `Helm release ${release} in namespace ${releaseNs}`;
+            const by =
+                release === undefined ? "not installed by Helm" : `Helm release ${release} in namespace ${releaseNs}`;
             found.push({ install, what: `CRD ${crd.metadata.name} (${by})` });
         }
     }
@@ -89,7 +90,9 @@ export function foreignInstallsMessage(found: Finding[], stackLabel: string, con
         "Either use a cluster without them, or remove them first:",
         ...titles.map((i) => `  - ${i.title}: ${i.uninstall}`),
     ];
-    const ownNamespaces = [...new Set(found.filter((f) => f.what.startsWith("namespace ")).map((f) => f.install.namespace))];
+    const ownNamespaces = [
+        ...new Set(found.filter((f) => f.what.startsWith("namespace ")).map((f) => f.install.namespace)),
+    ];
     if (ownNamespaces.length > 0) {
         lines.push(
             "If they are this stack's own (installed by it before this check existed), label them as its own and run again:",

@@ -50,7 +50,9 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
     return withWorkspace(target, async (git) => {
         for (let attempt = 1; ; attempt++) {
             const exists = await checkoutBranch(git, target.branch);
-            const absent = Object.entries(plan.writeIfAbsent ?? {}).filter(([rel]) => !fs.existsSync(path.join(git.dir, rel)));
+            const absent = Object.entries(plan.writeIfAbsent ?? {}).filter(
+                ([rel]) => !fs.existsSync(path.join(git.dir, rel)),
+            );
             for (const [rel, content] of [...Object.entries(plan.write), ...absent]) {
                 const file = path.join(git.dir, rel);
                 fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -67,7 +69,17 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
                 .filter((l) => /^[AM]/.test(l))
                 .map((l) => l.slice(3));
             const message = typeof plan.message === "function" ? plan.message(written) : plan.message;
-            await git.run(["-c", `user.name=${plan.author.name}`, "-c", `user.email=${plan.author.email}`, "commit", "--quiet", "--no-verify", "-m", message]);
+            await git.run([
+                "-c",
+                `user.name=${plan.author.name}`,
+                "-c",
+                `user.email=${plan.author.email}`,
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "-m",
+                message,
+            ]);
             try {
                 await git.run(["push", "--quiet", "--porcelain", "origin", `HEAD:refs/heads/${target.branch}`]);
                 return (await git.run(["rev-parse", "HEAD"])).trim();
@@ -88,7 +100,10 @@ export async function commitAndPush(target: GitTarget, plan: CommitPlan): Promis
 }
 
 /** Reads the given paths at the branch head; absent paths are omitted. Returns the head commit too. */
-export async function readFiles(target: GitTarget, paths: string[]): Promise<{ commit: string; files: Record<string, string> }> {
+export async function readFiles(
+    target: GitTarget,
+    paths: string[],
+): Promise<{ commit: string; files: Record<string, string> }> {
     return withWorkspace(target, async (git) => {
         const exists = await checkoutBranch(git, target.branch);
         const files: Record<string, string> = {};
@@ -151,7 +166,9 @@ export function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
     if (auth.kind === "ssh") {
         const key = path.join(root, "id");
         const knownHosts = path.join(root, "known_hosts");
-        fs.writeFileSync(key, auth.privateKey.endsWith("\n") ? auth.privateKey : `${auth.privateKey}\n`, { mode: 0o600 });
+        fs.writeFileSync(key, auth.privateKey.endsWith("\n") ? auth.privateKey : `${auth.privateKey}\n`, {
+            mode: 0o600,
+        });
         fs.writeFileSync(knownHosts, auth.knownHosts.endsWith("\n") ? auth.knownHosts : `${auth.knownHosts}\n`);
         env.GIT_SSH_COMMAND = [
             "ssh",
@@ -183,16 +200,28 @@ export function gitEnv(root: string, auth: GitAuth): NodeJS.ProcessEnv {
 
 function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: string[], url: string): Promise<string> {
     return new Promise((resolve, reject) => {
-        childProcess.execFile("git", args, { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 }, (err, stdout, stderr) => {
-            if (!err) return resolve(stdout);
-            const command = `git ${args
-                .filter((a) => !a.startsWith("user."))
-                .slice(0, 3)
-                .join(" ")}`;
-            const said = redact(`${stderr}${stdout}`.trim(), secrets) || (err.killed ? "no answer within 120 s" : redact(err.message, secrets));
-            const hint = gitHint(said, url);
-            reject(Object.assign(new Error(`${command} failed against ${url}: ${said}${hint ? `\n${hint}` : ""}`), { gitCommand: command, gitOutput: said }));
-        });
+        childProcess.execFile(
+            "git",
+            args,
+            { cwd, env, maxBuffer: 64 * 1024 * 1024, timeout: 120_000 },
+            (err, stdout, stderr) => {
+                if (!err) return resolve(stdout);
+                const command = `git ${args
+                    .filter((a) => !a.startsWith("user."))
+                    .slice(0, 3)
+                    .join(" ")}`;
+                const said =
+                    redact(`${stderr}${stdout}`.trim(), secrets) ||
+                    (err.killed ? "no answer within 120 s" : redact(err.message, secrets));
+                const hint = gitHint(said, url);
+                reject(
+                    Object.assign(new Error(`${command} failed against ${url}: ${said}${hint ? `\n${hint}` : ""}`), {
+                        gitCommand: command,
+                        gitOutput: said,
+                    }),
+                );
+            },
+        );
     });
 }
 
@@ -200,7 +229,8 @@ function runGit(args: string[], cwd: string, env: NodeJS.ProcessEnv, secrets: st
 export const gitSaid = {
     unreachable:
         /Connection refused|Failed to connect|Could not resolve host|Name or service not known|Connection timed out|No route to host|Network is unreachable|no answer within/i,
-    wrongHostKey: /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i,
+    wrongHostKey:
+        /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No (ED25519|RSA|ECDSA) host key is known/i,
 };
 
 /** What to do about the git failures a user can fix. */
@@ -211,7 +241,11 @@ export function gitHint(said: string, url: string): string {
     if (gitSaid.wrongHostKey.test(said)) {
         return "The server's SSH host key is not the one in the settings: set gitKnownHosts to its `ssh-keyscan` line, then run the same command again.";
     }
-    if (/Permission denied \(publickey|Authentication failed|HTTP 401|returned error: 40[13]|could not read Username/i.test(said)) {
+    if (
+        /Permission denied \(publickey|Authentication failed|HTTP 401|returned error: 40[13]|could not read Username/i.test(
+            said,
+        )
+    ) {
         return "The server refused the program's credential: give gitWriteKey write access to the repository (GitHub: a token with Contents write), then run the same command again.";
     }
     if (/protected branch|GH006|pre-receive hook declined/i.test(said)) {
@@ -221,7 +255,10 @@ export function gitHint(said: string, url: string): string {
 }
 
 function isRejectedPush(err: unknown): boolean {
-    return isGitFailure(err) && /\[rejected\]|non-fast-forward|fetch first|stale info|failed to update ref|cannot lock ref/.test(err.gitOutput);
+    return (
+        isGitFailure(err) &&
+        /\[rejected\]|non-fast-forward|fetch first|stale info|failed to update ref|cannot lock ref/.test(err.gitOutput)
+    );
 }
 
 function redact(text: string, secrets: string[]): string {

@@ -30,7 +30,12 @@ export interface FleetFilesState {
 
 /** Repository paths that are safe to write: relative, no '..', no '.git'. */
 export function unsafePaths(paths: string[]): string[] {
-    return paths.filter((p) => p === "" || p.startsWith("/") || p.split("/").some((s) => s === ".." || s === "." || s === "" || s === ".git"));
+    return paths.filter(
+        (p) =>
+            p === "" ||
+            p.startsWith("/") ||
+            p.split("/").some((s) => s === ".." || s === "." || s === "" || s === ".git"),
+    );
 }
 
 export function fileChanges(olds: Record<string, string>, news: Record<string, string>) {
@@ -46,9 +51,20 @@ export function fileChanges(olds: Record<string, string>, news: Record<string, s
     return { added, changed, removed };
 }
 
-export function commitMessage(environment: string, changes: ReturnType<typeof fileChanges>, action: "sync" | "remove"): string {
-    const lines = [...changes.added.map((p) => `A ${p}`), ...changes.changed.map((p) => `M ${p}`), ...changes.removed.map((p) => `D ${p}`)];
-    const title = action === "sync" ? `fleet(${environment}): sync the GitOps tree` : `fleet(${environment}): remove the environment`;
+export function commitMessage(
+    environment: string,
+    changes: ReturnType<typeof fileChanges>,
+    action: "sync" | "remove",
+): string {
+    const lines = [
+        ...changes.added.map((p) => `A ${p}`),
+        ...changes.changed.map((p) => `M ${p}`),
+        ...changes.removed.map((p) => `D ${p}`),
+    ];
+    const title =
+        action === "sync"
+            ? `fleet(${environment}): sync the GitOps tree`
+            : `fleet(${environment}): remove the environment`;
     return `${title}\n\n${lines.join("\n")}\n\nPushed by the gitops-kyverno Pulumi program.`;
 }
 
@@ -90,8 +106,9 @@ export class FleetFilesProvider implements pulumi.dynamic.ResourceProvider<Fleet
         const fileWork = changes.added.length + changes.changed.length + changes.removed.length > 0;
         // Credentials are not inputs; a state from an older version that still holds one is rewritten without it.
         const otherWork =
-            (["environment", "ownedPrefixes", "author", "access"] as const).some((k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k])) ||
-            legacyCredentialFields.some((k) => k in olds);
+            (["environment", "ownedPrefixes", "author", "access"] as const).some(
+                (k) => JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+            ) || legacyCredentialFields.some((k) => k in olds);
         return { changes: fileWork || otherWork || replaces.length > 0, replaces, deleteBeforeReplace: false };
     }
 
@@ -105,7 +122,8 @@ export class FleetFilesProvider implements pulumi.dynamic.ResourceProvider<Fleet
             write: pick(inputs.files, own),
             writeIfAbsent: pick(inputs.files, shared),
             remove: [],
-            message: (written) => commitMessage(inputs.environment, { added: written.sort(), changed: [], removed: [] }, "sync"),
+            message: (written) =>
+                commitMessage(inputs.environment, { added: written.sort(), changed: [], removed: [] }, "sync"),
             author: inputs.author,
         });
         return { id: `${inputs.url}#${inputs.branch}:${inputs.environment}`, outs: { ...inputs, commit } };

@@ -45,7 +45,10 @@ export class CurrentCredentials {
     gitWriteKey(): string {
         const { config } = credentialSources.gitWriteKey;
         const key = this.fromConfig(config);
-        if (!key) throw new Error(`no write key for the fleet repository: pulumi config set ${config.split(":")[1]} --secret < <key file>`);
+        if (!key)
+            throw new Error(
+                `no write key for the fleet repository: pulumi config set ${config.split(":")[1]} --secret < <key file>`,
+            );
         return key;
     }
 

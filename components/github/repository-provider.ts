@@ -83,7 +83,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** What creating the repository would do, found without writing anything. */
 type Plan = { adopt: RepoJson; mark: boolean } | { create: string };
 
-export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider<GitHubRepositoryState, GitHubRepositoryState> {
+export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider<
+    GitHubRepositoryState,
+    GitHubRepositoryState
+> {
     /** How long to wait for the mark of a repository another environment is creating right now. */
     markWaitMs = 10_000;
 
@@ -130,7 +133,8 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
             const deadline = Date.now() + this.markWaitMs;
             for (;;) {
                 const again = await this.api(inputs, "GET", `/repos/${id}`);
-                if (again.status === 200 && (isMarked(again.json) || inputs.adoptExisting)) return { id, outs: outputs(inputs, again.json, false) };
+                if (again.status === 200 && (isMarked(again.json) || inputs.adoptExisting))
+                    return { id, outs: outputs(inputs, again.json, false) };
                 if (Date.now() > deadline) throw refusal(inputs);
                 await sleep(500);
             }
@@ -142,7 +146,9 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
 
     async diff(_id: string, olds: GitHubRepositoryState, news: GitHubRepositoryState) {
         const replaces = (["owner", "name", "apiUrl"] as const).filter((k) => olds[k] !== news[k]);
-        const updates = (["private", "description", "deleteOnDestroy", "environment", "branch"] as const).filter((k) => olds[k] !== news[k]);
+        const updates = (["private", "description", "deleteOnDestroy", "environment", "branch"] as const).filter(
+            (k) => olds[k] !== news[k],
+        );
         // A state written by an older version still holds the token: rewrite it without.
         const legacy = legacyCredentialFields.some((k) => k in olds);
         return { changes: replaces.length + updates.length > 0 || legacy, replaces, deleteBeforeReplace: false };
@@ -214,7 +220,9 @@ export class GitHubRepositoryProvider implements pulumi.dynamic.ResourceProvider
     /** Adds the ownership topic, keeping the repository's other topics. */
     private async addMark(inputs: GitHubRepositoryState, topics: string[]): Promise<void> {
         const id = `${inputs.owner}/${inputs.name}`;
-        const res = await this.api(inputs, "PUT", `/repos/${id}/topics`, { names: [...new Set([...topics, ownershipTopic])] });
+        const res = await this.api(inputs, "PUT", `/repos/${id}/topics`, {
+            names: [...new Set([...topics, ownershipTopic])],
+        });
         if (res.status !== 200) throw failure(`marking ${id} with the topic ${ownershipTopic}`, res);
     }
 

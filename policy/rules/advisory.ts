@@ -3,11 +3,15 @@ import { at, type Rule } from "../resource";
 
 export const repositoryDeletedOnDestroy: Rule = {
     name: "repository-deleted-on-destroy",
-    description: "Advisory: the shared fleet repository is deleted when this stack is destroyed (deleteRepositoryOnDestroy).",
+    description:
+        "Advisory: the shared fleet repository is deleted when this stack is destroyed (deleteRepositoryOnDestroy).",
     enforcementLevel: "advisory",
     check({ type, name, stack, props }) {
-        if (type !== "pulumi-nodejs:dynamic/gitops-kyverno:GitHubRepository" || at(props, "deleteOnDestroy") !== true) return [];
-        return [`destroying stack ${stack} deletes the shared fleet repository ${name} (deleteRepositoryOnDestroy: true)`];
+        if (type !== "pulumi-nodejs:dynamic/gitops-kyverno:GitHubRepository" || at(props, "deleteOnDestroy") !== true)
+            return [];
+        return [
+            `destroying stack ${stack} deletes the shared fleet repository ${name} (deleteRepositoryOnDestroy: true)`,
+        ];
     },
 };
 
@@ -17,8 +21,11 @@ export const certManagerCrdsKept: Rule = {
     enforcementLevel: "advisory",
     // The CertManager component reaches the pack without its inputs: its child Release carries the values.
     check({ type, name, props }) {
-        if (type !== "kubernetes:helm.sh/v3:Release" || String(at(props, "chart")).split("/").pop() !== "cert-manager") return [];
+        if (type !== "kubernetes:helm.sh/v3:Release" || String(at(props, "chart")).split("/").pop() !== "cert-manager")
+            return [];
         if (at(props, "values.crds.keep") !== true) return [];
-        return [`cert-manager ${name} keeps its CRDs on destroy (crds.keep: true): they and any cert-manager objects stay behind`];
+        return [
+            `cert-manager ${name} keeps its CRDs on destroy (crds.keep: true): they and any cert-manager objects stay behind`,
+        ];
     },
 };

@@ -18,7 +18,8 @@ const chartInputs: Record<string, { chart: string; version: string }> = {
 
 export const chartVersionsPinned: Rule = {
     name: "chart-versions-pinned",
-    description: "Every Helm release or chart names an exact chart version (x.y.z), so an unchanged stack installs the same chart.",
+    description:
+        "Every Helm release or chart names an exact chart version (x.y.z), so an unchanged stack installs the same chart.",
     enforcementLevel: "mandatory",
     check({ type, name, props }) {
         const inputs = chartInputs[type];
@@ -27,7 +28,12 @@ export const chartVersionsPinned: Rule = {
         if (isUnknown(version)) return [];
         const chart = String(at(props, inputs.chart) ?? name);
         if (typeof version === "string" && exactVersion.test(version)) return [];
-        const got = version === undefined || version === "" ? "no version (the repository's newest at each install)" : `version "${String(version)}"`;
-        return [`chart ${chart} of ${name} has ${got}: pin an exact version (stacks/defaults.ts, or the stack's ...ChartVersion setting)`];
+        const got =
+            version === undefined || version === ""
+                ? "no version (the repository's newest at each install)"
+                : `version "${String(version)}"`;
+        return [
+            `chart ${chart} of ${name} has ${got}: pin an exact version (stacks/defaults.ts, or the stack's ...ChartVersion setting)`,
+        ];
     },
 };

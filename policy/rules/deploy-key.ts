@@ -2,7 +2,10 @@
 // leaked cluster Secret could rewrite what every environment applies.
 import { at, type Rule } from "../resource";
 
-const deployKeyTypes = ["pulumi-nodejs:dynamic/gitops-kyverno:GitHubDeployKey", "github:index/repositoryDeployKey:RepositoryDeployKey"];
+const deployKeyTypes = [
+    "pulumi-nodejs:dynamic/gitops-kyverno:GitHubDeployKey",
+    "github:index/repositoryDeployKey:RepositoryDeployKey",
+];
 
 export const deployKeyReadOnly: Rule = {
     name: "deploy-key-read-only",
@@ -12,6 +15,8 @@ export const deployKeyReadOnly: Rule = {
         if (!deployKeyTypes.includes(type)) return [];
         const readOnly = at(props, "readOnly");
         if (readOnly === true) return [];
-        return [`deploy key ${name} is registered with readOnly ${String(readOnly)}: Flux's key must be read-only (readOnly: true)`];
+        return [
+            `deploy key ${name} is registered with readOnly ${String(readOnly)}: Flux's key must be read-only (readOnly: true)`,
+        ];
     },
 };

@@ -18,7 +18,9 @@ function credentialPaths(resource: PackResource): string[] {
         if (value === null || typeof value !== "object") return;
         for (const [k, v] of Object.entries(value)) {
             const p = path === "" ? k : `${path}.${k}`;
-            const secretData = underSecretData || (resource.type === kubernetesSecret && path === "" && (k === "data" || k === "stringData"));
+            const secretData =
+                underSecretData ||
+                (resource.type === kubernetesSecret && path === "" && (k === "data" || k === "stringData"));
             walk(v, p, secretData);
         }
     };
@@ -32,7 +34,8 @@ function isSecret(path: string, secretPaths: string[]): boolean {
 
 export const credentialsAreSecrets: Rule = {
     name: "credentials-are-secrets",
-    description: "Every credential input (tokens, passwords, private keys, a Kubernetes Secret's data) is a Pulumi secret.",
+    description:
+        "Every credential input (tokens, passwords, private keys, a Kubernetes Secret's data) is a Pulumi secret.",
     enforcementLevel: "mandatory",
     check(resource) {
         return credentialPaths(resource)

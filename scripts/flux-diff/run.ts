@@ -24,7 +24,10 @@ export interface KustomizationDef {
 /** Flux Kustomizations defined in `<tree>/clusters/<env>/`, those others depend on first. */
 export function kustomizationsOf(tree: string, environment: string): KustomizationDef[] {
     const dir = path.join(tree, "clusters", environment);
-    if (!fs.existsSync(dir)) throw new Error(`${dir} does not exist: render the tree first (scripts/render-fleet.ts --env ${environment} --out ${tree})`);
+    if (!fs.existsSync(dir))
+        throw new Error(
+            `${dir} does not exist: render the tree first (scripts/render-fleet.ts --env ${environment} --out ${tree})`,
+        );
     const defs: KustomizationDef[] = [];
     for (const f of fs
         .readdirSync(dir)
@@ -38,7 +41,8 @@ export function kustomizationsOf(tree: string, environment: string): Kustomizati
                 metadata?: { name?: string; namespace?: string };
                 spec?: { path?: string; dependsOn?: { name: string }[] };
             } | null;
-            if (o?.kind !== "Kustomization" || !String(o.apiVersion).startsWith("kustomize.toolkit.fluxcd.io/")) continue;
+            if (o?.kind !== "Kustomization" || !String(o.apiVersion).startsWith("kustomize.toolkit.fluxcd.io/"))
+                continue;
             if (!o.metadata?.name) throw new Error(`${file}: a Kustomization without metadata.name`);
             defs.push({
                 name: o.metadata.name,
@@ -93,12 +97,20 @@ export function diffOne(tree: string, def: KustomizationDef, target: ClusterTarg
     const r = spawnSync(flux, args, { encoding: "utf8", timeout: timeoutSeconds * 1000, maxBuffer: 64 * 1024 * 1024 });
     const stdout = (r.stdout ?? "").replace(ANSI, "");
     const stderr = (r.stderr ?? "").replace(ANSI, "").trim();
-    if (r.error) return { kind: "error", message: `flux diff did not finish: ${r.error.message}${stderr ? `\n${stderr}` : ""}` };
+    if (r.error)
+        return { kind: "error", message: `flux diff did not finish: ${r.error.message}${stderr ? `\n${stderr}` : ""}` };
     if (r.status === 0) return { kind: "unchanged" };
     if (r.status === 1 && stdout.trim()) return { kind: "changed", diff: stdout };
-    return { kind: "error", message: `flux diff exited ${r.status ?? `on signal ${r.signal}`}: ${stderr || stdout.trim() || "no output"}` };
+    return {
+        kind: "error",
+        message: `flux diff exited ${r.status ?? `on signal ${r.signal}`}: ${stderr || stdout.trim() || "no output"}`,
+    };
 }
 
 export function diffEnvironment(tree: string, environment: string, target: ClusterTarget): KustomizationDiff[] {
-    return kustomizationsOf(tree, environment).map((def) => ({ name: def.name, path: def.path, outcome: diffOne(tree, def, target) }));
+    return kustomizationsOf(tree, environment).map((def) => ({
+        name: def.name,
+        path: def.path,
+        outcome: diffOne(tree, def, target),
+    }));
 }

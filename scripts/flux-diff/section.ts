@@ -1,7 +1,8 @@
 // Renders the outcome of `flux diff kustomization` for one environment as a
 // markdown section of the pull-request comment. Pure: no cluster, no files.
 
-export type DiffOutcome = { kind: "unchanged" } | { kind: "changed"; diff: string } | { kind: "error"; message: string };
+export type DiffOutcome =
+    { kind: "unchanged" } | { kind: "changed"; diff: string } | { kind: "error"; message: string };
 
 export interface KustomizationDiff {
     name: string;
@@ -65,10 +66,15 @@ export function renderSection(environment: string, results: KustomizationDiff[],
                 );
         } else {
             const { text, cut } = truncate(r.outcome.message, Math.min(share, 4000));
-            lines.push(`- ${what}: error: flux diff failed, so this is not a diff`, "", fenced(text + (cut ? "\n[message truncated]" : "")));
+            lines.push(
+                `- ${what}: error: flux diff failed, so this is not a diff`,
+                "",
+                fenced(text + (cut ? "\n[message truncated]" : "")),
+            );
         }
     }
     const section = `${lines.join("\n").replace(/\n+$/, "")}\n`;
-    if (section.length > maxChars) throw new Error(`the ${environment} section is ${section.length} characters, over ${maxChars}`);
+    if (section.length > maxChars)
+        throw new Error(`the ${environment} section is ${section.length} characters, over ${maxChars}`);
     return section;
 }

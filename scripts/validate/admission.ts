@@ -21,7 +21,9 @@ const RESOLVED_PLACEHOLDER = `registry.invalid/validate/resolved@sha256:${"0".re
 
 export function admit(tree: Tree, built: Built[], report: Report): Built[] {
     const check = `kyverno apply (${tree.label})`;
-    const policies = policyDirs(tree.root).flatMap((d) => yamlFiles(path.join(tree.root, d)).map((f) => path.join(tree.root, d, f)));
+    const policies = policyDirs(tree.root).flatMap((d) =>
+        yamlFiles(path.join(tree.root, d)).map((f) => path.join(tree.root, d, f)),
+    );
     const sets = built.filter((b) => b.root === tree.root && b.objects.some((o) => WORKLOADS.has(o.kind ?? "")));
     // Nothing to apply, or nothing to apply it to, would make this check pass by doing nothing.
     if (policies.length === 0) {
@@ -57,7 +59,17 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
             const input = path.join(work, `in-${i}.yaml`);
             const output = path.join(work, `out-${i}.yaml`);
             fs.writeFileSync(input, set.objects.map((o) => stringify(o)).join("---\n"));
-            const r = run(tool("kyverno"), ["apply", ...policies, "-r", input, "-f", values, "-o", output, "--remove-color"]);
+            const r = run(tool("kyverno"), [
+                "apply",
+                ...policies,
+                "-r",
+                input,
+                "-f",
+                values,
+                "-o",
+                output,
+                "--remove-color",
+            ]);
             const summary = /pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)/.exec(r.stdout);
             if (r.code !== 0 || !summary || summary[4] !== "0" || !fs.existsSync(output)) {
                 report.fail({ check, file: set.source, message: tail(`${r.stdout}\n${r.stderr}`) });
@@ -73,11 +85,20 @@ export function admit(tree: Tree, built: Built[], report: Report): Built[] {
                     .map((img) => `${describe(o)}: ${img}`),
             );
             if (unpinned.length > 0) {
-                report.fail({ check, file: set.source, message: `images of the ${TENANT} tenant not resolved to a digest:\n${unpinned.join("\n")}` });
+                report.fail({
+                    check,
+                    file: set.source,
+                    message: `images of the ${TENANT} tenant not resolved to a digest:\n${unpinned.join("\n")}`,
+                });
                 return;
             }
             report.pass(check, `${set.source} (${summary[1]} rules applied, ${tenant.length} ${TENANT} workloads)`);
-            out.push({ source: `${set.source}, as admitted by Kyverno`, root: set.root, objects: tenant, admitted: true });
+            out.push({
+                source: `${set.source}, as admitted by Kyverno`,
+                root: set.root,
+                objects: tenant,
+                admitted: true,
+            });
         });
         return out;
     } finally {
@@ -96,7 +117,11 @@ function valuesFor(built: Built[], policies: string[]): Record<string, unknown> 
         rules: rulesOf(p).map((rule) => ({
             name: rule.name,
             values: Object.fromEntries(registryEntries(rule.context).map((n) => [n, RESOLVED_PLACEHOLDER])),
-            foreachValues: Object.fromEntries((rule.mutate?.foreach ?? []).flatMap((f) => registryEntries(f.context)).map((n) => [n, [RESOLVED_PLACEHOLDER]])),
+            foreachValues: Object.fromEntries(
+                (rule.mutate?.foreach ?? [])
+                    .flatMap((f) => registryEntries(f.context))
+                    .map((n) => [n, [RESOLVED_PLACEHOLDER]]),
+            ),
         })),
     }));
     return {
@@ -141,7 +166,9 @@ function tenantWorkloads(objects: KubeObject[], built: Built[]): KubeObject[] {
             .map((o) => o.metadata?.name),
     );
     const last = new Map<string, KubeObject>();
-    for (const o of objects) if (WORKLOADS.has(o.kind ?? "") && tenantNs.has(o.metadata?.namespace)) last.set(`${o.apiVersion} ${describe(o)}`, o);
+    for (const o of objects)
+        if (WORKLOADS.has(o.kind ?? "") && tenantNs.has(o.metadata?.namespace))
+            last.set(`${o.apiVersion} ${describe(o)}`, o);
     return [...last.values()];
 }
 

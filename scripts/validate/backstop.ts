@@ -19,7 +19,8 @@ const LOAD_SECONDS = 30;
 const denial = /ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied request: (.*)/;
 
 export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[], report: Report): void {
-    const kubectl = (args: string[], input?: string) => run(tool("kubectl"), args, { input, env: { KUBECONFIG: kubeconfig } });
+    const kubectl = (args: string[], input?: string) =>
+        run(tool("kubectl"), args, { input, env: { KUBECONFIG: kubeconfig } });
     for (const tree of trees) {
         const check = `admission backstop (${tree.label})`;
         const own = built.filter((b) => b.root === tree.root);
@@ -36,7 +37,11 @@ export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[],
             (o) => isDeployment(o) && names.has(describe(o)),
         );
         if (admitted.length === 0) continue; // no dev-team Deployment in this tree: nothing to guard
-        const guards = dedupe(own.flatMap((b) => b.objects.filter((o) => o.apiVersion === GROUP && (o.kind === POLICY || o.kind === BINDING))));
+        const guards = dedupe(
+            own.flatMap((b) =>
+                b.objects.filter((o) => o.apiVersion === GROUP && (o.kind === POLICY || o.kind === BINDING)),
+            ),
+        );
         if (!guards.some((o) => o.kind === POLICY) || !guards.some((o) => o.kind === BINDING)) {
             report.fail({
                 check,
@@ -48,14 +53,22 @@ export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[],
             continue;
         }
         try {
-            const created = kubectl(["apply", "--server-side", "--field-manager=validate", "-o", "name", "-f", "-"], list(guards));
+            const created = kubectl(
+                ["apply", "--server-side", "--field-manager=validate", "-o", "name", "-f", "-"],
+                list(guards),
+            );
             if (created.code !== 0) {
-                report.fail({ check, file: tree.root, message: `creating the admission policies: ${tail(created.stderr)}` });
+                report.fail({
+                    check,
+                    file: tree.root,
+                    message: `creating the admission policies: ${tail(created.stderr)}`,
+                });
                 continue;
             }
             // One deadline for the API server to load the policy, however many Deployments are checked.
             const loaded = Date.now() + LOAD_SECONDS * 1000;
-            for (const { o, source } of unmutated) refusedUnmutated(kubectl, o, source, loaded, check, tree.root, report);
+            for (const { o, source } of unmutated)
+                refusedUnmutated(kubectl, o, source, loaded, check, tree.root, report);
             for (const { o, source } of admitted) admittedMutated(kubectl, o, source, check, tree.root, report);
         } finally {
             kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], list(guards));
@@ -66,11 +79,22 @@ export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[],
 type Kubectl = (args: string[], input?: string) => { code: number; stdout: string; stderr: string };
 
 function dryRun(kubectl: Kubectl, o: KubeObject) {
-    return kubectl(["apply", "--server-side", "--field-manager=validate", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(o));
+    return kubectl(
+        ["apply", "--server-side", "--field-manager=validate", "--dry-run=server", "-o", "name", "-f", "-"],
+        JSON.stringify(o),
+    );
 }
 
 /** Git's Deployment must be refused once the policy is loaded; waiting for the load is what the deadline is for. */
-function refusedUnmutated(kubectl: Kubectl, o: KubeObject, source: string, deadline: number, check: string, file: string, report: Report): void {
+function refusedUnmutated(
+    kubectl: Kubectl,
+    o: KubeObject,
+    source: string,
+    deadline: number,
+    check: string,
+    file: string,
+    report: Report,
+): void {
     for (;;) {
         const r = dryRun(kubectl, o);
         const m = denial.exec(r.stderr);
@@ -79,7 +103,12 @@ function refusedUnmutated(kubectl: Kubectl, o: KubeObject, source: string, deadl
             return;
         }
         if (r.code !== 0) {
-            report.fail({ check, file, object: `${describe(o)} from ${source}`, message: `refused, but not by an admission policy:\n${tail(r.stderr)}` });
+            report.fail({
+                check,
+                file,
+                object: `${describe(o)} from ${source}`,
+                message: `refused, but not by an admission policy:\n${tail(r.stderr)}`,
+            });
             return;
         }
         if (Date.now() > deadline) {
@@ -95,10 +124,23 @@ function refusedUnmutated(kubectl: Kubectl, o: KubeObject, source: string, deadl
     }
 }
 
-function admittedMutated(kubectl: Kubectl, o: KubeObject, source: string, check: string, file: string, report: Report): void {
+function admittedMutated(
+    kubectl: Kubectl,
+    o: KubeObject,
+    source: string,
+    check: string,
+    file: string,
+    report: Report,
+): void {
     const r = dryRun(kubectl, o);
     if (r.code === 0) report.pass(check, `${describe(o)} from ${source}: admitted`);
-    else report.fail({ check, file, object: `${describe(o)} from ${source}`, message: `refused though Kyverno mutated it:\n${tail(r.stderr)}` });
+    else
+        report.fail({
+            check,
+            file,
+            object: `${describe(o)} from ${source}`,
+            message: `refused though Kyverno mutated it:\n${tail(r.stderr)}`,
+        });
 }
 
 function isDeployment(o: KubeObject): boolean {

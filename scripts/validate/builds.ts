@@ -21,7 +21,9 @@ export function kustomizeBuilds(tree: Tree, report: Report): Built[] {
     const out: Built[] = [];
     for (const dir of kustomizationDirs(tree.root)) {
         const check = `kustomize build (${tree.label})`;
-        const r = run(tool("kustomize"), ["build", "--load-restrictor", "LoadRestrictionsNone", dir], { cwd: tree.root });
+        const r = run(tool("kustomize"), ["build", "--load-restrictor", "LoadRestrictionsNone", dir], {
+            cwd: tree.root,
+        });
         if (r.code !== 0) {
             report.fail({ check, file: path.join(dir, "kustomization.yaml"), message: tail(r.stderr || r.stdout) });
             continue;
@@ -65,7 +67,14 @@ function fluxBuildsOf(tree: Tree, env: string, report: Report): Built[] {
     return out;
 }
 
-function fluxBuild(tree: Tree, report: Report, name: string, syncPath: string, file: string | undefined, ks: KubeObject): Built[] {
+function fluxBuild(
+    tree: Tree,
+    report: Report,
+    name: string,
+    syncPath: string,
+    file: string | undefined,
+    ks: KubeObject,
+): Built[] {
     const check = `flux build (${tree.label})`;
     let ksFile = file;
     if (!ksFile) {
@@ -92,7 +101,12 @@ function instanceSync(clusterDir: string): KubeObject {
         apiVersion: "kustomize.toolkit.fluxcd.io/v1",
         kind: "Kustomization",
         metadata: { name: "flux-system", namespace: "flux-system" },
-        spec: { interval: "10m", path: `./${clusterDir}`, prune: true, sourceRef: { kind: "GitRepository", name: "flux-system" } },
+        spec: {
+            interval: "10m",
+            path: `./${clusterDir}`,
+            prune: true,
+            sourceRef: { kind: "GitRepository", name: "flux-system" },
+        },
     };
 }
 

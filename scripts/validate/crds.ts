@@ -23,7 +23,8 @@ function download(mod: string, version: string, toolchain?: string): ModuleInfo 
     const env: Record<string, string> = { GOFLAGS: "-mod=mod", ...(toolchain ? { GOTOOLCHAIN: toolchain } : {}) };
     const r = run("go", ["mod", "download", "-json", `${mod}@${version}`], { env });
     const info = r.stdout ? (JSON.parse(r.stdout) as ModuleInfo & { Error?: string }) : undefined;
-    if (r.code !== 0 || !info || info.Error) throw new Error(`go mod download ${mod}@${version}: ${info?.Error ?? r.stderr}`);
+    if (r.code !== 0 || !info || info.Error)
+        throw new Error(`go mod download ${mod}@${version}: ${info?.Error ?? r.stderr}`);
     return info;
 }
 
@@ -49,11 +50,18 @@ export function crdFiles(): string[] {
     for (const controller of ["kustomize-controller", "source-controller"]) {
         // The controllers' root modules carry config/crd/bases; their api modules do not.
         const version = required(flux.GoMod, `github.com/fluxcd/${controller}/api`);
-        files.push(...yamlIn(path.join(download(`github.com/fluxcd/${controller}`, version).Dir, "config", "crd", "bases")));
+        files.push(
+            ...yamlIn(path.join(download(`github.com/fluxcd/${controller}`, version).Dir, "config", "crd", "bases")),
+        );
     }
     const kyverno = download("github.com/kyverno/kyverno", pinnedVersion("kyverno")).Dir;
-    for (const group of ["kyverno", "policies.kyverno.io"]) files.push(...yamlIn(path.join(kyverno, "config", "crds", group)));
-    const operator = download("github.com/controlplaneio-fluxcd/flux-operator", `v${chartDefaults.fluxOperator.version}`, NEWER_GO_TOOLCHAIN);
+    for (const group of ["kyverno", "policies.kyverno.io"])
+        files.push(...yamlIn(path.join(kyverno, "config", "crds", group)));
+    const operator = download(
+        "github.com/controlplaneio-fluxcd/flux-operator",
+        `v${chartDefaults.fluxOperator.version}`,
+        NEWER_GO_TOOLCHAIN,
+    );
     files.push(...yamlIn(path.join(operator.Dir, "config", "crd", "bases")));
     return files;
 }

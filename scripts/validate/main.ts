@@ -43,7 +43,10 @@ function parseArgs(argv: string[]): { fleet: string; envs: string[]; trees: stri
         else if (a === "--env" && argv[i + 1]) envs.push(argv[++i]);
         else if (a === "--tree" && argv[i + 1]) trees.push(path.resolve(argv[++i]));
         else if (a === "--program" && argv[i + 1]) program = path.resolve(argv[++i]);
-        else throw new Error(`unknown argument ${a} (usage: validate [--fleet DIR] [--env NAME ...] [--tree DIR ...] [--program DIR])`);
+        else
+            throw new Error(
+                `unknown argument ${a} (usage: validate [--fleet DIR] [--env NAME ...] [--tree DIR ...] [--program DIR])`,
+            );
     }
     for (const dir of [fleet, ...trees]) if (!fs.existsSync(dir)) throw new Error(`no tree at ${dir}`);
     return { fleet, envs: envs.length ? envs : STACKS, trees, program };

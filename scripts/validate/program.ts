@@ -33,14 +33,27 @@ export async function programObjects(programDir: string, envs: string[], report:
             report.fail({ check, file: entry, message: `the program failed under mocks: ${(err as Error).message}` });
             continue;
         }
-        const objects = registered.filter((r) => r.type.startsWith("kubernetes:") && !NOT_OBJECTS.test(r.type)).map(asObject);
+        const objects = registered
+            .filter((r) => r.type.startsWith("kubernetes:") && !NOT_OBJECTS.test(r.type))
+            .map(asObject);
         if (objects.length === 0) {
-            report.fail({ check, file: entry, message: "the program registered no Kubernetes object: nothing to check" });
+            report.fail({
+                check,
+                file: entry,
+                message: "the program registered no Kubernetes object: nothing to check",
+            });
             continue;
         }
-        report.pass(check, `${objects.length} Kubernetes objects registered (${[...new Set(objects.map((o) => o.kind))].join(", ")})`);
+        report.pass(
+            check,
+            `${objects.length} Kubernetes objects registered (${[...new Set(objects.map((o) => o.kind))].join(", ")})`,
+        );
         // root: a folder without YAML, so a failure names the program, not a fleet file.
-        out.push({ source: `stack ${env}: the Pulumi program (${shown(entry)})`, root: path.join(programDir, "components"), objects });
+        out.push({
+            source: `stack ${env}: the Pulumi program (${shown(entry)})`,
+            root: path.join(programDir, "components"),
+            objects,
+        });
     }
     return out;
 }

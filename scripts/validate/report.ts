@@ -25,7 +25,10 @@ export class Report {
     /** The closing line CI reads: "validate: N passed, N failed". */
     summary(): string {
         const lines = this.failures.map((f) => `  - ${f.check}: ${f.file}${f.object ? ` ${f.object}` : ""}`);
-        return [...(lines.length ? ["failed checks:", ...lines] : []), `validate: ${this.passed} passed, ${this.failures.length} failed`].join("\n");
+        return [
+            ...(lines.length ? ["failed checks:", ...lines] : []),
+            `validate: ${this.passed} passed, ${this.failures.length} failed`,
+        ].join("\n");
     }
 }
 

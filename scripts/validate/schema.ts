@@ -31,13 +31,24 @@ export class SchemaChecker {
 
     /** Validates every object; Namespaces are created for real so namespaced objects can be dry-run in them. */
     check(built: Built[], report: Report): void {
-        const all = built.flatMap((b) => b.objects.map((o) => ({ source: b.source, root: b.root, admitted: b.admitted === true, o })));
+        const all = built.flatMap((b) =>
+            b.objects.map((o) => ({ source: b.source, root: b.root, admitted: b.admitted === true, o })),
+        );
         const byNamespaceFirst = [...all.filter((x) => isNamespace(x.o)), ...all.filter((x) => !isNamespace(x.o))];
         for (const { source, root, admitted, o } of byNamespaceFirst) {
             const check = "schema (strict, server-side)";
             const ns = o.metadata?.namespace;
             if (ns && !isNamespace(o)) this.ensureNamespace(ns);
-            const args = ["apply", "--server-side", "--field-manager=validate", "--validate=strict", "-o", "name", "-f", "-"];
+            const args = [
+                "apply",
+                "--server-side",
+                "--field-manager=validate",
+                "--validate=strict",
+                "-o",
+                "name",
+                "-f",
+                "-",
+            ];
             if (!isNamespace(o)) args.push("--dry-run=server");
             const r = this.kubectl(args, JSON.stringify(o));
             const psa = /would violate PodSecurity.*/.exec(r.stderr);
@@ -45,7 +56,12 @@ export class SchemaChecker {
                 const why = `the ${TENANT} tenant's workloads must meet PodSecurity "restricted" once Kyverno has mutated them`;
                 const files = definedIn(root, o);
                 const origin = files.length ? `defined in ${files.join(", ")}\n` : "";
-                report.fail({ check: "PodSecurity restricted (admitted)", file: source, object: describe(o), message: `${origin}${why}\n${psa[0]}` });
+                report.fail({
+                    check: "PodSecurity restricted (admitted)",
+                    file: source,
+                    object: describe(o),
+                    message: `${origin}${why}\n${psa[0]}`,
+                });
                 continue;
             }
             if (r.code !== 0) {

@@ -48,7 +48,9 @@ export function policyDirs(root: string, group = "kyverno.io/"): string[] {
     return walkDirs(root).filter((d) => {
         if (!d.startsWith("infrastructure")) return false;
         return yamlFiles(path.join(root, d)).some((f) =>
-            readObjects(path.join(root, d, f)).some((o) => o.apiVersion?.startsWith(group) && /Policy$/.test(o.kind ?? "")),
+            readObjects(path.join(root, d, f)).some(
+                (o) => o.apiVersion?.startsWith(group) && /Policy$/.test(o.kind ?? ""),
+            ),
         );
     });
 }

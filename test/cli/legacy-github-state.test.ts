@@ -11,7 +11,8 @@ import { legacyDeployKeyType, legacyGithubUrns, githubProviderType } from "../..
 import { PulumiWorkspace, repoRoot } from "../../harness/pulumi-cli";
 
 const stack = "staging";
-const urn = (type: string, name: string, parentType = "") => `urn:pulumi:${stack}::gitops-kyverno::${parentType}${type}::${name}`;
+const urn = (type: string, name: string, parentType = "") =>
+    `urn:pulumi:${stack}::gitops-kyverno::${parentType}${type}::${name}`;
 const stackUrn = urn("pulumi:pulumi:Stack", `gitops-kyverno-${stack}`);
 const providerUrn = urn(githubProviderType, "github");
 const keyUrn = urn(legacyDeployKeyType, "flux-staging");
@@ -22,14 +23,21 @@ describe("the deploy key's old @pulumi/github resources in a stack's state", fun
     it("go key first, then the provider, which stays while another resource uses it", () => {
         const provider = { urn: providerUrn, type: githubProviderType, id: "p1" };
         const key = { urn: keyUrn, type: legacyDeployKeyType, provider: `${providerUrn}::p1` };
-        assert.deepStrictEqual(legacyGithubUrns([{ urn: stackUrn, type: "pulumi:pulumi:Stack" }, provider, key]), [keyUrn, providerUrn]);
+        assert.deepStrictEqual(legacyGithubUrns([{ urn: stackUrn, type: "pulumi:pulumi:Stack" }, provider, key]), [
+            keyUrn,
+            providerUrn,
+        ]);
         const user = {
             urn: urn("github:index/branchProtection:BranchProtection", "main"),
             type: "github:index/branchProtection:BranchProtection",
             provider: `${providerUrn}::p1`,
         };
         assert.deepStrictEqual(legacyGithubUrns([provider, key, user]), [keyUrn]);
-        assert.deepStrictEqual(legacyGithubUrns([provider]), [], "a provider without the old key is not this migration's");
+        assert.deepStrictEqual(
+            legacyGithubUrns([provider]),
+            [],
+            "a provider without the old key is not this migration's",
+        );
     });
 
     it("leave the state of a real stack through the script `npm run up` runs, and nothing else does", async () => {
@@ -47,8 +55,22 @@ describe("the deploy key's old @pulumi/github resources in a stack's state", fun
             };
             exported.deployment.resources = [
                 { urn: stackUrn, custom: false, type: "pulumi:pulumi:Stack" },
-                { urn: providerUrn, custom: true, id: "p1", type: githubProviderType, parent: stackUrn, inputs: { owner: "acme" }, outputs: { owner: "acme" } },
-                { urn: urn("pulumi:providers:tls", "default"), custom: true, id: "t1", type: "pulumi:providers:tls", parent: stackUrn },
+                {
+                    urn: providerUrn,
+                    custom: true,
+                    id: "p1",
+                    type: githubProviderType,
+                    parent: stackUrn,
+                    inputs: { owner: "acme" },
+                    outputs: { owner: "acme" },
+                },
+                {
+                    urn: urn("pulumi:providers:tls", "default"),
+                    custom: true,
+                    id: "t1",
+                    type: "pulumi:providers:tls",
+                    parent: stackUrn,
+                },
                 tls,
                 {
                     urn: keyUrn,
@@ -65,15 +87,28 @@ describe("the deploy key's old @pulumi/github resources in a stack's state", fun
             await pulumi.run(["stack", "import", "--stack", stack, "--file", file]);
             const script = path.join(repoRoot, "cli", "recover", "legacy-github.ts");
             const ts = path.join(repoRoot, "node_modules", ".bin", "ts-node");
-            const r = spawnSync(ts, ["--transpile-only", script, stack], { cwd: pulumi.projectDir, env: pulumi.env, encoding: "utf8" });
+            const r = spawnSync(ts, ["--transpile-only", script, stack], {
+                cwd: pulumi.projectDir,
+                env: pulumi.env,
+                encoding: "utf8",
+            });
             assert.strictEqual(r.status, 0, r.stderr);
-            assert.match(r.stderr, new RegExp(`pulumi state delete '${keyUrn.replace(/[$]/g, "\\$")}'\\n {2}pulumi state delete '${providerUrn}'`));
+            assert.match(
+                r.stderr,
+                new RegExp(
+                    `pulumi state delete '${keyUrn.replace(/[$]/g, "\\$")}'\\n {2}pulumi state delete '${providerUrn}'`,
+                ),
+            );
             const after = JSON.parse((await pulumi.run(["stack", "export", "--stack", stack])).stdout);
             assert.deepStrictEqual(
                 after.deployment.resources.map((x: { type: string }) => x.type),
                 ["pulumi:pulumi:Stack", "pulumi:providers:tls", "tls:index/privateKey:PrivateKey"],
             );
-            const again = spawnSync(ts, ["--transpile-only", script, stack], { cwd: pulumi.projectDir, env: pulumi.env, encoding: "utf8" });
+            const again = spawnSync(ts, ["--transpile-only", script, stack], {
+                cwd: pulumi.projectDir,
+                env: pulumi.env,
+                encoding: "utf8",
+            });
             assert.strictEqual(again.status, 0, again.stderr);
             assert.strictEqual(again.stderr, "", "a migrated stack was migrated again");
         } finally {

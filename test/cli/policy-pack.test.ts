@@ -20,7 +20,9 @@ const unreachableKubeconfig = [
 /** The rule names (once each) listed as violated at each level in a preview's output. */
 function violations(result: RunResult): { mandatory: string[]; advisory: string[] } {
     const out = `${result.stdout}\n${result.stderr}`;
-    const names = (level: string) => [...new Set([...out.matchAll(new RegExp(`\\[${level}\\]\\s+(\\S+)`, "g"))].map((m) => m[1]))];
+    const names = (level: string) => [
+        ...new Set([...out.matchAll(new RegExp(`\\[${level}\\]\\s+(\\S+)`, "g"))].map((m) => m[1])),
+    ];
     return { mandatory: names("mandatory"), advisory: names("advisory") };
 }
 
@@ -34,7 +36,10 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
             { name: "kyverno", version: "3.9.1", files },
             { name: "cert-manager", version: "v1.21.2", files },
         ]);
-        ws = new PulumiWorkspace({ source: path.join(__dirname, "..", "policy", "program"), projectEntries: ["Pulumi.yaml", "package.json", "index.js"] });
+        ws = new PulumiWorkspace({
+            source: path.join(__dirname, "..", "policy", "program"),
+            projectEntries: ["Pulumi.yaml", "package.json", "index.js"],
+        });
         for (const stack of ["production", "staging"]) {
             await ws.initStack(stack);
             await ws.setConfig(stack, {
@@ -60,19 +65,39 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
         const result = await preview("production", []);
         assert.equal(result.code, 0, result.stdout + result.stderr);
         assert.deepEqual(violations(result), { mandatory: [], advisory: [] });
-        assert.match(policyVerdictSection("production", result.stdout, "success"), /:white_check_mark: \*\*Passes\*\*: no mandatory violation\./);
+        assert.match(
+            policyVerdictSection("production", result.stdout, "success"),
+            /:white_check_mark: \*\*Passes\*\*: no mandatory violation\./,
+        );
     });
 
     const cases: { rule: string; broken: string; stack?: string; message: RegExp }[] = [
-        { rule: "kyverno-ha-in-production", broken: "kyverno-ha-in-production", message: /production stack production runs 1 admission controller/ },
-        { rule: "deploy-key-read-only", broken: "deploy-key-read-only", message: /deploy key flux-deploy-key is registered with readOnly false/ },
-        { rule: "credentials-are-secrets", broken: "credentials-are-secrets", message: /input privateKey is a plaintext credential/ },
+        {
+            rule: "kyverno-ha-in-production",
+            broken: "kyverno-ha-in-production",
+            message: /production stack production runs 1 admission controller/,
+        },
+        {
+            rule: "deploy-key-read-only",
+            broken: "deploy-key-read-only",
+            message: /deploy key flux-deploy-key is registered with readOnly false/,
+        },
+        {
+            rule: "credentials-are-secrets",
+            broken: "credentials-are-secrets",
+            message: /input privateKey is a plaintext credential/,
+        },
         {
             rule: "digest-policy-fails-closed",
             broken: "digest-policy-fails-closed",
-            message: /ClusterPolicy resolve-image-digest .* fails open: spec\.webhookConfiguration\.failurePolicy is "Ignore"/,
+            message:
+                /ClusterPolicy resolve-image-digest .* fails open: spec\.webhookConfiguration\.failurePolicy is "Ignore"/,
         },
-        { rule: "digest-policy-fails-closed", broken: "digest-policy-fails-closed:kyverno", message: /sets features\.forceFailurePolicyIgnore\.enabled/ },
+        {
+            rule: "digest-policy-fails-closed",
+            broken: "digest-policy-fails-closed:kyverno",
+            message: /sets features\.forceFailurePolicyIgnore\.enabled/,
+        },
     ];
     for (const c of cases) {
         it(`stops the preview when ${c.broken} is broken`, async function () {
@@ -81,7 +106,10 @@ describe("policy pack (pulumi preview --policy-pack policy, real engine)", funct
             assert.deepEqual(violations(result).mandatory, [c.rule]);
             assert.match(result.stdout + result.stderr, c.message);
             // The PR comment's verdict, read from this real output.
-            assert.match(policyVerdictSection("production", result.stdout, "failure"), new RegExp(`:x: \\*\\*Fails\\*\\*[^]*\\| mandatory \\| \`${c.rule}\``));
+            assert.match(
+                policyVerdictSection("production", result.stdout, "failure"),
+                new RegExp(`:x: \\*\\*Fails\\*\\*[^]*\\| mandatory \\| \`${c.rule}\``),
+            );
         });
     }
 

@@ -118,7 +118,16 @@ describe("commands the settings errors print", function () {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "printed-commands-"));
         const home = path.join(tmp, "home");
         project = path.join(tmp, "project");
-        for (const entry of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "boot", "components", "stacks", "fleet"]) {
+        for (const entry of [
+            "Pulumi.yaml",
+            "package.json",
+            "tsconfig.json",
+            "index.ts",
+            "boot",
+            "components",
+            "stacks",
+            "fleet",
+        ]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
         }
         fs.mkdirSync(path.join(project, "cli"));
@@ -130,12 +139,17 @@ describe("commands the settings errors print", function () {
         fs.mkdirSync(bin);
         fs.symlinkSync(fs.realpathSync(cli), path.join(bin, "pulumi"));
         fs.mkdirSync(path.join(home, ".pulumi"), { recursive: true });
-        const plugins = path.join(process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"), "plugins");
+        const plugins = path.join(
+            process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),
+            "plugins",
+        );
         fs.symlinkSync(plugins, path.join(home, ".pulumi", "plugins"));
         fs.mkdirSync(path.join(home, ".ssh"), { mode: 0o700 });
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, ".ssh", "fleet_push")]);
         spawnSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(home, ".ssh", "flux_deploy")]);
-        const systemPath = (process.env.PATH ?? "").split(path.delimiter).filter((p) => p && !p.startsWith(repoRoot) && !p.includes("node_modules"));
+        const systemPath = (process.env.PATH ?? "")
+            .split(path.delimiter)
+            .filter((p) => p && !p.startsWith(repoRoot) && !p.includes("node_modules"));
         env = {
             PATH: [bin, ...systemPath].join(path.delimiter),
             HOME: home,
@@ -160,23 +174,32 @@ describe("commands the settings errors print", function () {
 
     /** What a user types for each placeholder. */
     function fillIn(command: string): string {
-        const filled = command.replace(/<github-user-or-org>/g, "acme-platform").replace(/<git-host>/g, `127.0.0.1:${git.port}`);
+        const filled = command
+            .replace(/<github-user-or-org>/g, "acme-platform")
+            .replace(/<git-host>/g, `127.0.0.1:${git.port}`);
         assert.doesNotMatch(filled, /<[a-z-]+>/, `a placeholder the test does not know: ${command}`);
         return filled;
     }
 
     for (const scenario of scenarios) {
         it(`clear every problem of stack ${scenario.stack} by running the printed commands`, () => {
-            const lines = Object.entries(scenario.config).map(([k, v]) => `  ${k.includes(":") ? k : `gitops-kyverno:${k}`}: ${JSON.stringify(v)}`);
+            const lines = Object.entries(scenario.config).map(
+                ([k, v]) => `  ${k.includes(":") ? k : `gitops-kyverno:${k}`}: ${JSON.stringify(v)}`,
+            );
             fs.writeFileSync(path.join(project, `Pulumi.${scenario.stack}.yaml`), `config:\n${lines.join("\n")}\n`);
             for (let round = 1; ; round++) {
                 const preview = sh(`npm run preview -- ${scenario.stack}`);
                 if (!preview.out.includes("The stack's settings have")) break;
-                assert.ok(round <= 3, `the printed commands did not clear the problems after ${round - 1} round(s):\n${preview.out}`);
+                assert.ok(
+                    round <= 3,
+                    `the printed commands did not clear the problems after ${round - 1} round(s):\n${preview.out}`,
+                );
                 assert.notStrictEqual(preview.code, 0);
                 // Nothing tells the user to run a plain `pulumi`: it would miss the local backend.
                 assert.doesNotMatch(preview.out, /(^|[^-\w])pulumi config /m, preview.out);
-                const problemLines = preview.out.split("\n").filter((l) => /^\s*- (gitops-kyverno:|github:|no GitHub token)/.test(l));
+                const problemLines = preview.out
+                    .split("\n")
+                    .filter((l) => /^\s*- (gitops-kyverno:|github:|no GitHub token)/.test(l));
                 assert.ok(problemLines.length > 0, preview.out);
                 const commands = new Set<string>();
                 for (const line of problemLines) {
@@ -194,7 +217,8 @@ describe("commands the settings errors print", function () {
             // The secrets went in encrypted, from the prompt or the key file.
             const stackFile = fs.readFileSync(path.join(project, `Pulumi.${scenario.stack}.yaml`), "utf8");
             for (const secret of ["github:token", "gitops-kyverno:gitWriteKey", "gitops-kyverno:deployKeyPrivateKey"]) {
-                if (stackFile.includes(`${secret}:`)) assert.match(stackFile, new RegExp(`${secret}:\\s*\\n\\s*secure: `), stackFile);
+                if (stackFile.includes(`${secret}:`))
+                    assert.match(stackFile, new RegExp(`${secret}:\\s*\\n\\s*secure: `), stackFile);
             }
             assert.ok(!stackFile.includes(token) && !stackFile.includes("PRIVATE KEY"), "a secret is in plaintext");
         });
@@ -202,8 +226,16 @@ describe("commands the settings errors print", function () {
 
     it("ran a command for every key that has one, and read the token and the key as secrets", () => {
         const source = fs.readFileSync(path.join(repoRoot, "stacks", "settings.ts"), "utf8");
-        const named = [...source.matchAll(/\b(?:problem|problemWith|registryProblem|fix|fixSecret|qualified|bool)\(\s*"([\w:]+)"/g)].map((m) => m[1]);
-        const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [`${c}ChartRepo`, `${c}ChartVersion`, `${c}ImageRegistry`]);
+        const named = [
+            ...source.matchAll(
+                /\b(?:problem|problemWith|registryProblem|fix|fixSecret|qualified|bool)\(\s*"([\w:]+)"/g,
+            ),
+        ].map((m) => m[1]);
+        const charts = ["fluxOperator", "kyverno", "certManager"].flatMap((c) => [
+            `${c}ChartRepo`,
+            `${c}ChartVersion`,
+            `${c}ImageRegistry`,
+        ]);
         assert.deepStrictEqual(
             [...new Set([...named, ...charts])].sort(),
             [...keysWithCommands].sort(),
@@ -211,7 +243,11 @@ describe("commands the settings errors print", function () {
         );
         for (const key of keysWithCommands) {
             assert.ok(
-                ran.some((c) => c.startsWith(`npm run pulumi -- config set ${key} `) || c.startsWith(`npm run pulumi -- config rm ${key} `)),
+                ran.some(
+                    (c) =>
+                        c.startsWith(`npm run pulumi -- config set ${key} `) ||
+                        c.startsWith(`npm run pulumi -- config rm ${key} `),
+                ),
                 `no command was run for ${key}`,
             );
         }

@@ -12,7 +12,10 @@ describe("the program's type check under the real engine", function () {
     let ws: PulumiWorkspace;
 
     before(async function () {
-        assert.ok(fs.existsSync(path.join(repoRoot, ".tools", "bin", "pulumi")), "the Pulumi CLI is not built: run npm run tools");
+        assert.ok(
+            fs.existsSync(path.join(repoRoot, ".tools", "bin", "pulumi")),
+            "the Pulumi CLI is not built: run npm run tools",
+        );
         ws = new PulumiWorkspace();
         ws.env.GITOPS_KYVERNO_TYPE_CHECK_REPORT = "1";
         await ws.initStack("staging");
@@ -34,11 +37,18 @@ describe("the program's type check under the real engine", function () {
                 const out = r.stdout + r.stderr;
                 assert.notStrictEqual(r.code, 0, out);
                 assert.match(out, /The program does not type-check; nothing was created or changed/);
-                assert.match(out, new RegExp(`components/flux\\.ts\\(${lines + 1},14\\): Type 'string' is not assignable to type 'number'`));
+                assert.match(
+                    out,
+                    new RegExp(
+                        `components/flux\\.ts\\(${lines + 1},14\\): Type 'string' is not assignable to type 'number'`,
+                    ),
+                );
                 // It stopped before the settings were even read.
                 assert.doesNotMatch(out, /The stack's settings have/);
             }
-            const state = JSON.parse((await ws.run(["stack", "export", "--stack", "staging"])).stdout) as { deployment?: { resources?: { type: string }[] } };
+            const state = JSON.parse((await ws.run(["stack", "export", "--stack", "staging"])).stdout) as {
+                deployment?: { resources?: { type: string }[] };
+            };
             assert.deepStrictEqual(
                 (state.deployment?.resources ?? []).filter((r) => r.type !== "pulumi:pulumi:Stack"),
                 [],

@@ -39,10 +39,21 @@ function runAsync(cmd: string, args: string[]): Promise<{ status: number | null;
 function watchNamespaces(kubeconfig: string, expected: string[]) {
     const names = new Set<string>();
     const deleted: string[] = [];
-    const watch = spawn("kubectl", ["get", "namespaces", "--watch", "--output-watch-events", "-o", 'jsonpath={.type} {.object.metadata.name}{"\\n"}'], {
-        env: { ...process.env, KUBECONFIG: kubeconfig },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
+    const watch = spawn(
+        "kubectl",
+        [
+            "get",
+            "namespaces",
+            "--watch",
+            "--output-watch-events",
+            "-o",
+            'jsonpath={.type} {.object.metadata.name}{"\\n"}',
+        ],
+        {
+            env: { ...process.env, KUBECONFIG: kubeconfig },
+            stdio: ["ignore", "pipe", "pipe"],
+        },
+    );
     let pending = "";
     let errors = "";
     let onEvent = () => {};
@@ -62,7 +73,8 @@ function watchNamespaces(kubeconfig: string, expected: string[]) {
     watch.stderr.on("data", (d: Buffer) => (errors += d.toString()));
     const ended = new Promise<void>((resolve) => watch.on("close", () => resolve()));
     const listed = new Promise<void>((resolve, reject) => {
-        const missing = () => `${expected.filter((n) => !names.has(n)).join(", ")} (it listed ${[...names].join(", ")})\n${errors}`;
+        const missing = () =>
+            `${expected.filter((n) => !names.has(n)).join(", ")} (it listed ${[...names].join(", ")})\n${errors}`;
         const timer = setTimeout(() => reject(new Error(`the API did not list ${missing()} within 60s`)), 60_000);
         onEvent = () => {
             if (!expected.every((n) => names.has(n))) return;
@@ -87,10 +99,14 @@ describe("npm run demo: the main job on the embedded local default", function ()
         assert.ok(line, `the demo printed no line matching ${prefix}:\n${output.slice(-3000)}`);
         return line.trim();
     };
-    const shell = (command: string, cwd = repoRoot) => spawnSync("bash", ["-c", command], { cwd, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
+    const shell = (command: string, cwd = repoRoot) =>
+        spawnSync("bash", ["-c", command], { cwd, encoding: "utf8", env: { ...process.env, KUBECONFIG: "" } });
 
     before(function () {
-        assert.ok(!fs.existsSync(paths.dir), `${paths.dir} exists: a demo is running on this checkout (npm run demo -- down)`);
+        assert.ok(
+            !fs.existsSync(paths.dir),
+            `${paths.dir} exists: a demo is running on this checkout (npm run demo -- down)`,
+        );
     });
 
     after(async function () {
@@ -116,7 +132,10 @@ describe("npm run demo: the main job on the embedded local default", function ()
     it("reaches ready and prints the kubeconfig, three kubectl commands, the clone URL, the web UI and status", async function () {
         this.timeout(minutes(12));
         const started = Date.now();
-        demo = spawn("bash", [path.join(repoRoot, "cli", "demo.sh")], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+        demo = spawn("bash", [path.join(repoRoot, "cli", "demo.sh")], {
+            cwd: repoRoot,
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         await new Promise<void>((resolve, reject) => {
             const onData = (d: Buffer) => {
                 output += d.toString();
@@ -124,7 +143,9 @@ describe("npm run demo: the main job on the embedded local default", function ()
             };
             demo.stdout!.on("data", onData);
             demo.stderr!.on("data", onData);
-            demo.on("exit", (code) => reject(new Error(`npm run demo exited ${code} before ready:\n${output.slice(-4000)}`)));
+            demo.on("exit", (code) =>
+                reject(new Error(`npm run demo exited ${code} before ready:\n${output.slice(-4000)}`)),
+            );
         });
         readySeconds = (Date.now() - started) / 1000;
         for (const re of [
@@ -156,7 +177,10 @@ describe("npm run demo: the main job on the embedded local default", function ()
         try {
             const clone = shell(printed(/git clone ssh:\/\//), work);
             assert.equal(clone.status, 0, clone.stderr);
-            assert.ok(fs.existsSync(path.join(work, "fleet", "clusters", "local", "apps.yaml")), "the clone lacks clusters/local");
+            assert.ok(
+                fs.existsSync(path.join(work, "fleet", "clusters", "local", "apps.yaml")),
+                "the clone lacks clusters/local",
+            );
         } finally {
             fs.rmSync(work, { recursive: true, force: true });
         }
@@ -171,8 +195,16 @@ describe("npm run demo: the main job on the embedded local default", function ()
         const sync = /\.\/clusters\/local/;
         const seen = await openFluxUi(url, screenshotPath, [distribution, sync]);
         // The cluster page reports the FluxInstance's distribution and the environment's sync.
-        assert.match(seen.instanceText, distribution, `the UI does not show the FluxInstance:\n${seen.instanceText.slice(0, 1500)}`);
-        assert.match(seen.instanceText, sync, `the UI does not show the sync of clusters/local:\n${seen.instanceText.slice(0, 1500)}`);
+        assert.match(
+            seen.instanceText,
+            distribution,
+            `the UI does not show the FluxInstance:\n${seen.instanceText.slice(0, 1500)}`,
+        );
+        assert.match(
+            seen.instanceText,
+            sync,
+            `the UI does not show the sync of clusters/local:\n${seen.instanceText.slice(0, 1500)}`,
+        );
         assert.ok(seen.appsReady, `the UI does not show the apps Kustomization as Ready:\n${seen.appsText}`);
     });
 
@@ -193,11 +225,22 @@ describe("npm run demo: the main job on the embedded local default", function ()
         assert.equal(demo.exitCode, 0, output.slice(-3000));
         namespaces.stop();
         await namespaces.ended;
-        assert.deepEqual([...namespaces.deleted].sort(), programs, "the API reported other deletions than the program's namespaces");
-        assert.deepEqual([...namespaces.names].sort(), ["default", "kube-node-lease", "kube-public", "kube-system"], "namespaces left after destroy");
+        assert.deepEqual(
+            [...namespaces.deleted].sort(),
+            programs,
+            "the API reported other deletions than the program's namespaces",
+        );
+        assert.deepEqual(
+            [...namespaces.names].sort(),
+            ["default", "kube-node-lease", "kube-public", "kube-system"],
+            "namespaces left after destroy",
+        );
         for (const pgid of pgids) assert.ok(!isAlive(pgid), `process ${pgid} is still running`);
         for (const folder of folders) assert.ok(!fs.existsSync(folder), `${folder} is left`);
-        assert.ok(!fs.existsSync(paths.dir) && !fs.existsSync(paths.stackConfig), ".demo/ or Pulumi.local.yaml is left");
+        assert.ok(
+            !fs.existsSync(paths.dir) && !fs.existsSync(paths.stackConfig),
+            ".demo/ or Pulumi.local.yaml is left",
+        );
         for (const p of demoPorts()) {
             const free = await new Promise<boolean>((resolve) => {
                 const s = net.createServer().once("error", () => resolve(false));

@@ -20,7 +20,11 @@ export interface FluxUiView {
  * Opens the UI's cluster page (until it shows `expectOnClusterPage`) and the apps
  * Kustomization's page (until it shows Ready); screenshots the latter.
  */
-export async function openFluxUi(url: string, screenshot: string, expectOnClusterPage: RegExp[] = []): Promise<FluxUiView> {
+export async function openFluxUi(
+    url: string,
+    screenshot: string,
+    expectOnClusterPage: RegExp[] = [],
+): Promise<FluxUiView> {
     const profile = fs.mkdtempSync(path.join(os.tmpdir(), "chromium-profile-"));
     const browser = await puppeteer.launch({
         executablePath: chromiumPath,
@@ -52,7 +56,8 @@ export async function openFluxUi(url: string, screenshot: string, expectOnCluste
                 await page.goto(pageUrl, { waitUntil: "networkidle0", timeout: 60_000 });
                 const shown = await page
                     .waitForFunction(
-                        (all: string[][]) => all.every(([source, flags]) => new RegExp(source, flags).test(document.body.innerText)),
+                        (all: string[][]) =>
+                            all.every(([source, flags]) => new RegExp(source, flags).test(document.body.innerText)),
                         { timeout: 10_000 },
                         sources,
                     )
@@ -65,7 +70,11 @@ export async function openFluxUi(url: string, screenshot: string, expectOnCluste
         await showsAll(base, [/flux/i, /Ready|Healthy|Running/i, ...expectOnClusterPage], 90_000);
         const instanceText = await textOf();
 
-        const appsReady = await showsAll(`${base}/resource/Kustomization/flux-system/apps`, [/\bapps\b/, /Status\s*Ready\b/], 90_000);
+        const appsReady = await showsAll(
+            `${base}/resource/Kustomization/flux-system/apps`,
+            [/\bapps\b/, /Status\s*Ready\b/],
+            90_000,
+        );
         const appsText = await textOf();
         fs.mkdirSync(path.dirname(screenshot), { recursive: true });
         await page.screenshot({ path: screenshot });

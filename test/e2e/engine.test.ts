@@ -10,7 +10,15 @@ import * as path from "node:path";
 import { KubeApi, KubeObject } from "../../harness/kube-api";
 import { PreviewJson, urnType } from "../../harness/pulumi-cli";
 import { secretsIn } from "../support/secret-forms";
-import { assertClean, assertCommitted, E2eWorld, Environment, expectedFleetTree, programNamespaces, seedFiles } from "../../harness/e2e-world";
+import {
+    assertClean,
+    assertCommitted,
+    E2eWorld,
+    Environment,
+    expectedFleetTree,
+    programNamespaces,
+    seedFiles,
+} from "../../harness/e2e-world";
 
 const minutes = (n: number) => n * 60_000;
 const changingOps = (p: PreviewJson) => p.steps.filter((s) => s.op !== "same");
@@ -21,12 +29,20 @@ describe("the real Pulumi engine against local servers", function () {
     const world = new E2eWorld();
     let staging: Environment;
     const fleetDir = () => path.join(world.pulumi.projectDir, "fleet");
-    const preview = async (stack: string) => (await world.pulumi.json<PreviewJson>(["preview", "--stack", stack])).value;
+    const preview = async (stack: string) =>
+        (await world.pulumi.json<PreviewJson>(["preview", "--stack", stack])).value;
     const up = (stack: string) => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", stack]);
-    const outputs = async (stack: string) => (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
+    const outputs = async (stack: string) =>
+        (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
     const lastUpdate = async (stack: string) =>
-        (await world.pulumi.json<{ kind: string; result: string; resourceChanges?: Record<string, number> }[]>(["stack", "history", "--stack", stack]))
-            .value[0];
+        (
+            await world.pulumi.json<{ kind: string; result: string; resourceChanges?: Record<string, number> }[]>([
+                "stack",
+                "history",
+                "--stack",
+                stack,
+            ])
+        ).value[0];
     /** The URNs and types in the stack's state, for comparing before and after. */
     const stateResources = async (stack: string) => {
         const exported = (await world.pulumi.run(["stack", "export", "--stack", stack])).stdout;
@@ -43,7 +59,9 @@ describe("the real Pulumi engine against local servers", function () {
     after(async function () {
         this.timeout(minutes(3));
         for (const entry of world.pulumi?.log ?? []) {
-            console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
+            console.log(
+                `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
+            );
         }
         await world.stop();
     });
@@ -62,7 +80,10 @@ describe("the real Pulumi engine against local servers", function () {
         ]) {
             assert.ok(types.has(t), `preview lists no ${t} to create; it lists: ${[...types].join(", ")}`);
         }
-        assert.ok(!plan.steps.some((s) => urnType(s.urn).startsWith("github:")), "an ssh-mode stack must register no github resource");
+        assert.ok(
+            !plan.steps.some((s) => urnType(s.urn).startsWith("github:")),
+            "an ssh-mode stack must register no github resource",
+        );
         assert.equal(world.commitCount(), 1, "preview pushed to the fleet repository");
         assert.equal(await staging.kube.namespace("flux-system"), undefined, "preview created a namespace");
     });
@@ -79,15 +100,22 @@ describe("the real Pulumi engine against local servers", function () {
         assert.equal(secret["identity.pub"]?.trim(), String(out.deployKeyPublic).trim());
         assert.equal(secret.known_hosts?.trim(), world.git.knownHosts);
 
-        const source = await staging.kube.get<KubeObject>("/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system");
+        const source = await staging.kube.get<KubeObject>(
+            "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system",
+        );
         assert.equal(source?.spec?.url, world.repoUrl);
         assert.deepEqual(source?.spec?.secretRef, { name: "flux-system" });
-        const sync = await staging.kube.get<KubeObject>("/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system");
+        const sync = await staging.kube.get<KubeObject>(
+            "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/flux-system",
+        );
         assert.equal(sync?.spec?.path, "./clusters/staging");
         const kyverno = await staging.kube.get<KubeObject>(kyvernoAdmission);
         assert.equal(kyverno?.spec?.replicas, 1, "staging's Kyverno replicas did not reach the chart");
         assert.ok(await staging.kube.crd("certificates.cert-manager.io"), "cert-manager's CRDs were not installed");
-        assert.ok(await staging.kube.get("/apis/apps/v1/namespaces/cert-manager/deployments/cert-manager"), "cert-manager chart not installed");
+        assert.ok(
+            await staging.kube.get("/apis/apps/v1/namespaces/cert-manager/deployments/cert-manager"),
+            "cert-manager chart not installed",
+        );
         for (const tgz of ["flux-operator", "kyverno", "cert-manager"]) {
             assert.ok(
                 staging.live.charts.requests.some((r) => r.startsWith(`/${tgz}-`)),
@@ -100,13 +128,18 @@ describe("the real Pulumi engine against local servers", function () {
         assert.equal(world.repo(["rev-parse", "main~1"]), seedHead);
         const tree = expectedFleetTree("staging", staging.live.registry.host);
         assert.deepEqual(world.repoFiles(), [...Object.keys(tree), ...Object.keys(seedFiles)].sort());
-        for (const [p, expected] of Object.entries(tree)) assertCommitted(p, world.repo(["show", `main:${p}`]), expected);
+        for (const [p, expected] of Object.entries(tree))
+            assertCommitted(p, world.repo(["show", `main:${p}`]), expected);
         assert.equal(out.fleetCommit, world.repo(["rev-parse", "main"]));
 
         // The deploy key reads the repository over SSH once registered read-only, and cannot push.
         world.git.authorize(String(out.deployKeyPublic), "read");
         const deployKey = world.git.importKey("flux-staging", secret.identity);
-        assert.equal(deployKey.publicKey, String(out.deployKeyPublic).trim(), "the secret's private half does not match deployKeyPublic");
+        assert.equal(
+            deployKey.publicKey,
+            String(out.deployKeyPublic).trim(),
+            "the secret's private half does not match deployKeyPublic",
+        );
         assert.match(world.git.gitAs(deployKey, ["ls-remote", world.repoUrl, "main"]), /refs\/heads\/main/);
         assert.throws(() => world.git.gitAs(deployKey, ["push", world.repoUrl, "main:refs/heads/x"]), /read-only/);
     });
@@ -175,7 +208,9 @@ describe("the real Pulumi engine against local servers", function () {
         const head = world.repo(["rev-parse", "main"]);
         await world.pulumi.setConfig("staging", { gitProvider: "github", githubOwner: "" });
         try {
-            const failed = await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"], { allowFailure: true });
+            const failed = await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"], {
+                allowFailure: true,
+            });
             assert.notEqual(failed.code, 0, "up with an empty owner succeeded");
             const text = failed.stdout + failed.stderr;
             assert.match(text, /gitops-kyverno:githubOwner is missing/);
@@ -197,11 +232,15 @@ describe("the real Pulumi engine against local servers", function () {
         assert.equal(world.commitCount(), before + 1, "production's up is not one commit");
         const own = (p: string) => p.startsWith("apps/production/") || p.startsWith("clusters/production/");
         const added = world.changedIn("main");
-        assert.ok(added.length > 0 && added.every(own), `production's commit touched shared or foreign paths: ${added.join(", ")}`);
+        assert.ok(
+            added.length > 0 && added.every(own),
+            `production's commit touched shared or foreign paths: ${added.join(", ")}`,
+        );
         const productionExpected = expectedFleetTree("production", production.live.registry.host);
         const productionTree = Object.keys(productionExpected);
         for (const p of productionTree) assert.ok(world.repoFiles().includes(p), `${p} missing after production's up`);
-        for (const p of productionTree.filter(own)) assertCommitted(p, world.repo(["show", `main:${p}`]), productionExpected[p]);
+        for (const p of productionTree.filter(own))
+            assertCommitted(p, world.repo(["show", `main:${p}`]), productionExpected[p]);
         const kyverno = await production.kube.get<KubeObject>(kyvernoAdmission);
         assert.equal(kyverno?.spec?.replicas, 3, "production's HA Kyverno replicas did not reach the chart");
         const prodOut = await outputs("production");
@@ -209,11 +248,19 @@ describe("the real Pulumi engine against local servers", function () {
 
         await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "staging"]);
         const files = world.repoFiles();
-        assert.ok(!files.some((p) => p.startsWith("apps/staging/") || p.startsWith("clusters/staging/")), "staging's paths remain");
-        for (const p of [...productionTree, ...Object.keys(seedFiles)]) assert.ok(files.includes(p), `${p} was removed by staging's destroy`);
+        assert.ok(
+            !files.some((p) => p.startsWith("apps/staging/") || p.startsWith("clusters/staging/")),
+            "staging's paths remain",
+        );
+        for (const p of [...productionTree, ...Object.keys(seedFiles)])
+            assert.ok(files.includes(p), `${p} was removed by staging's destroy`);
         assert.ok(files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")));
         const prodSecret = KubeApi.decode(await production.kube.secret("flux-system", "flux-system"));
-        assert.equal(prodSecret["identity.pub"]?.trim(), String(prodOut.deployKeyPublic).trim(), "production's deploy key changed");
+        assert.equal(
+            prodSecret["identity.pub"]?.trim(),
+            String(prodOut.deployKeyPublic).trim(),
+            "production's deploy key changed",
+        );
         const key = world.git.importKey("flux-production", prodSecret.identity);
         assert.match(world.git.gitAs(key, ["ls-remote", world.repoUrl, "main"]), /refs\/heads\/main/);
     });
@@ -223,6 +270,9 @@ describe("the real Pulumi engine against local servers", function () {
         await assertClean(staging);
         await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "production"]);
         await assertClean(production);
-        assert.ok(world.commitCount() > 0 && world.repoFiles().includes("README.md"), "the repository itself must survive");
+        assert.ok(
+            world.commitCount() > 0 && world.repoFiles().includes("README.md"),
+            "the repository itself must survive",
+        );
     });
 });

@@ -19,7 +19,10 @@ describe("an install the stack did not make (real engine, API server and kubectl
     let git: GitSshServer;
     let writeKey: SshKeyPair;
     let pulumi: PulumiWorkspace;
-    const namespaces = () => kubectl(cluster.kubeconfig, ["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"]).split(" ").sort();
+    const namespaces = () =>
+        kubectl(cluster.kubeconfig, ["get", "namespaces", "-o", "jsonpath={.items[*].metadata.name}"])
+            .split(" ")
+            .sort();
 
     before(async () => {
         [cluster, git] = await Promise.all([startKubeCluster({ name: "existing" }), startGitSshServer()]);
@@ -28,12 +31,29 @@ describe("an install the stack did not make (real engine, API server and kubectl
         git.authorize(writeKey.publicKey, "write");
         pulumi = new PulumiWorkspace();
         await pulumi.initStack(stack);
-        const settings = { gitProvider: "ssh", gitUrl: repoUrl, gitKnownHosts: git.knownHosts, kubeconfig: cluster.kubeconfig, kubeContext: cluster.context };
+        const settings = {
+            gitProvider: "ssh",
+            gitUrl: repoUrl,
+            gitKnownHosts: git.knownHosts,
+            kubeconfig: cluster.kubeconfig,
+            kubeContext: cluster.context,
+        };
         await pulumi.setConfig(stack, settings, { gitWriteKey: writeKey.privateKey });
         // Someone's Kyverno: its namespace, and a CRD of its Helm release elsewhere.
-        const policies = crdManifest({ group: "kyverno.io", kind: "ClusterPolicy", plural: "clusterpolicies", namespaced: false }) as any;
-        policies.metadata.annotations = { "meta.helm.sh/release-name": "policy-engine", "meta.helm.sh/release-namespace": "platform" };
-        apply(cluster.kubeconfig, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "kyverno", labels: { team: "platform" } } }, policies]);
+        const policies = crdManifest({
+            group: "kyverno.io",
+            kind: "ClusterPolicy",
+            plural: "clusterpolicies",
+            namespaced: false,
+        }) as any;
+        policies.metadata.annotations = {
+            "meta.helm.sh/release-name": "policy-engine",
+            "meta.helm.sh/release-namespace": "platform",
+        };
+        apply(cluster.kubeconfig, [
+            { apiVersion: "v1", kind: "Namespace", metadata: { name: "kyverno", labels: { team: "platform" } } },
+            policies,
+        ]);
     });
 
     after(async () => {
@@ -49,16 +69,30 @@ describe("an install the stack did not make (real engine, API server and kubectl
             const said = r.stdout + r.stderr;
             assert.notStrictEqual(r.code, 0, `${command[0]} passed:\n${said}`);
             assert.match(said, /This cluster already has Kyverno installed, not by this stack\. Nothing was changed\./);
-            assert.match(said, new RegExp(`- Kyverno: namespace kyverno \\(no ${stackLabelKey.replace(/\./g, "\\.")} label\\)`));
-            assert.match(said, /- Kyverno: CRD clusterpolicies\.kyverno\.io \(Helm release policy-engine in namespace platform\)/);
+            assert.match(
+                said,
+                new RegExp(`- Kyverno: namespace kyverno \\(no ${stackLabelKey.replace(/\./g, "\\.")} label\\)`),
+            );
+            assert.match(
+                said,
+                /- Kyverno: CRD clusterpolicies\.kyverno\.io \(Helm release policy-engine in namespace platform\)/,
+            );
         }
         assert.deepStrictEqual(namespaces(), before, "the cluster's namespaces changed");
-        const labels = JSON.parse(kubectl(cluster.kubeconfig, ["get", "namespace", "kyverno", "-o", "jsonpath={.metadata.labels}"]));
+        const labels = JSON.parse(
+            kubectl(cluster.kubeconfig, ["get", "namespace", "kyverno", "-o", "jsonpath={.metadata.labels}"]),
+        );
         assert.strictEqual(labels[stackLabelKey], undefined, "the foreign namespace was labelled as the stack's");
-        assert.strictEqual(git.gitIn("fleet", ["for-each-ref", "--format=%(refname)"]).trim(), "", "the fleet repository was pushed to");
+        assert.strictEqual(
+            git.gitIn("fleet", ["for-each-ref", "--format=%(refname)"]).trim(),
+            "",
+            "the fleet repository was pushed to",
+        );
         const exported = await pulumi.run(["stack", "export", "--stack", stack]);
         const value = JSON.parse(exported.stdout) as { deployment: { resources?: { type: string }[] } };
-        const created = (value.deployment.resources ?? []).map((r) => r.type).filter((t) => !t.startsWith("pulumi:providers:") && t !== "pulumi:pulumi:Stack");
+        const created = (value.deployment.resources ?? [])
+            .map((r) => r.type)
+            .filter((t) => !t.startsWith("pulumi:providers:") && t !== "pulumi:pulumi:Stack");
         assert.deepStrictEqual(
             created.filter((t) => !t.startsWith("gitops-kyverno:") && !t.startsWith("tls:")),
             [],
@@ -73,7 +107,10 @@ describe("an install the stack did not make (real engine, API server and kubectl
         const said = r.stdout + r.stderr;
         assert.notStrictEqual(r.code, 0, said);
         assert.doesNotMatch(said, /- Kyverno: namespace kyverno/);
-        assert.match(said, /- Kyverno: CRD clusterpolicies\.kyverno\.io \(Helm release policy-engine in namespace platform\)/);
+        assert.match(
+            said,
+            /- Kyverno: CRD clusterpolicies\.kyverno\.io \(Helm release policy-engine in namespace platform\)/,
+        );
     });
 
     it("refuses to delete cert-manager's CRDs while another team's Certificate is on the cluster", async () => {
@@ -83,16 +120,32 @@ describe("an install the stack did not make (real engine, API server and kubectl
             { group: "cert-manager.io", kind: "ClusterIssuer", plural: "clusterissuers", namespaced: false },
         ];
         apply(cluster.kubeconfig, kinds.map(crdManifest));
-        kubectl(cluster.kubeconfig, ["wait", "--for=condition=Established", "--timeout=60s", ...kinds.map((k) => `crd/${k.plural}.${k.group}`)]);
+        kubectl(cluster.kubeconfig, [
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            ...kinds.map((k) => `crd/${k.plural}.${k.group}`),
+        ]);
         const target = { kubeconfig: cluster.kubeconfig, context: cluster.context };
-        const guard = { ...target, crdsOnDestroy: "delete" as const, keepCommand: "pulumi config set certManagerCrdsOnDestroy keep --stack staging" };
+        const guard = {
+            ...target,
+            crdsOnDestroy: "delete" as const,
+            keepCommand: "pulumi config set certManagerCrdsOnDestroy keep --stack staging",
+        };
         await new CrdsGuardProvider(kubectlList).delete("id", guard);
         apply(cluster.kubeconfig, [
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } },
-            { apiVersion: "cert-manager.io/v1", kind: "Certificate", metadata: { name: "shop-tls", namespace: "shop" }, spec: {} },
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: { name: "shop-tls", namespace: "shop" },
+                spec: {},
+            },
         ]);
         assert.deepStrictEqual(
-            ((await kubectlList(target, guardedResources, true)) ?? []).map((o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`),
+            ((await kubectlList(target, guardedResources, true)) ?? []).map(
+                (o) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`,
+            ),
             ["Certificate shop/shop-tls"],
         );
         await assert.rejects(

@@ -25,13 +25,15 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
     this.timeout(minutes(20));
     const world = new E2eWorld();
     const envs = new Map<string, Environment>();
-    const run = (args: string[], stack: string) => world.pulumi.run([...args, "--stack", stack], { allowFailure: true });
+    const run = (args: string[], stack: string) =>
+        world.pulumi.run([...args, "--stack", stack], { allowFailure: true });
     const both = async (args: string[]): Promise<Record<string, RunResult>> => {
         const results = await Promise.all(stacks.map((s) => run(args, s)));
         return Object.fromEntries(stacks.map((s, i) => [s, results[i]]));
     };
     const text = (r: RunResult) => `${r.stdout}\n${r.stderr}`;
-    const assertOk = (r: RunResult, what: string) => assert.equal(r.code, 0, `${what} failed:\n${text(r).slice(-3000)}`);
+    const assertOk = (r: RunResult, what: string) =>
+        assert.equal(r.code, 0, `${what} failed:\n${text(r).slice(-3000)}`);
     /** Subjects of the commits on main after `base`, oldest first. */
     const subjectsSince = (base: string) =>
         world
@@ -39,7 +41,9 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
             .split("\n")
             .filter(Boolean);
     const fleetCommit = async (stack: string) =>
-        String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value.fleetCommit);
+        String(
+            (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value.fleetCommit,
+        );
 
     before(async function () {
         this.timeout(minutes(6));
@@ -67,10 +71,18 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
         const results = await both(["up", "--yes", "--skip-preview"]);
         timings.push(`up of staging and production at once: ${((Date.now() - start) / 1000).toFixed(1)}s`);
         for (const s of stacks) assertOk(results[s], `up ${s}`);
-        assert.deepEqual(subjectsSince(base).sort(), stacks.map((s) => `fleet(${s}): sync the GitOps tree`).sort(), "not one commit per environment");
+        assert.deepEqual(
+            subjectsSince(base).sort(),
+            stacks.map((s) => `fleet(${s}): sync the GitOps tree`).sort(),
+            "not one commit per environment",
+        );
         const files = world.repoFiles();
         for (const s of stacks) {
-            for (const p of [`clusters/${s}/apps.yaml`, `clusters/${s}/infrastructure.yaml`, `apps/${s}/kustomization.yaml`]) {
+            for (const p of [
+                `clusters/${s}/apps.yaml`,
+                `clusters/${s}/infrastructure.yaml`,
+                `apps/${s}/kustomization.yaml`,
+            ]) {
                 assert.ok(files.includes(p), `${p} is not on main`);
             }
             // Each fleetCommit is in main's history (the other environment may have pushed on top).
@@ -84,7 +96,15 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
     it("3. a shared policy change by staging's up is live in staging, and in production only after production's up", async function () {
         this.timeout(minutes(10));
         const marker = String(Date.now());
-        const file = path.join(world.pulumi.projectDir, "fleet", "infrastructure", "configs", "policies", SHARED_POLICY, `${SHARED_POLICY}.yaml`);
+        const file = path.join(
+            world.pulumi.projectDir,
+            "fleet",
+            "infrastructure",
+            "configs",
+            "policies",
+            SHARED_POLICY,
+            `${SHARED_POLICY}.yaml`,
+        );
         const text = fs.readFileSync(file, "utf8");
         fs.writeFileSync(file, text.replace("  annotations:\n", `  annotations:\n    ${MARKER}: "${marker}"\n`));
         const policyMarker = async (s: string) => (await envs.get(s)!.kube.get(POLICY))?.metadata.annotations?.[MARKER];
@@ -102,7 +122,10 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
 
         assertOk(await run(["up", "--yes", "--skip-preview"], "staging"), "up staging with the shared change");
         const upReturned = Date.now();
-        assert.match(world.repo(["show", `main:infrastructure/configs/policies/${SHARED_POLICY}/${SHARED_POLICY}.yaml`]), new RegExp(marker));
+        assert.match(
+            world.repo(["show", `main:infrastructure/configs/policies/${SHARED_POLICY}/${SHARED_POLICY}.yaml`]),
+            new RegExp(marker),
+        );
         const describeSync = async (env: string) => {
             const kube = envs.get(env)!.kube;
             const lines = [];
@@ -130,12 +153,18 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
             );
         };
         await untilLive("staging", "the change is live in staging");
-        timings.push(`staging's up -> the shared change live in staging: ${((Date.now() - upReturned) / 1000).toFixed(1)}s`);
+        timings.push(
+            `staging's up -> the shared change live in staging: ${((Date.now() - upReturned) / 1000).toFixed(1)}s`,
+        );
         // Production's source is asked to fetch at once, as `flux reconcile source git` does: following the
         // branch, it would take the new head now. (Its next up must then not fail on that annotation.)
         await reconciled("production", GITREPO);
         const source = await envs.get("production")!.kube.get(GITREPO);
-        assert.equal(source?.status?.artifact?.revision, `main@sha1:${await fleetCommit("production")}`, "production's Flux left the commit of its own up");
+        assert.equal(
+            source?.status?.artifact?.revision,
+            `main@sha1:${await fleetCommit("production")}`,
+            "production's Flux left the commit of its own up",
+        );
         assert.equal(await policyMarker("production"), undefined, "staging's up changed production's policy");
 
         const r = await run(["up", "--yes", "--skip-preview"], "production");
@@ -158,7 +187,10 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
         timings.push(`up with the Git server down, until it failed: ${failed.seconds.toFixed(1)}s`);
         assert.notEqual(failed.code, 0, "up succeeded with the Git server down");
         const said = text(failed);
-        assert.ok(said.includes(`failed against ${world.repoUrl}`), `the error does not name the Git server:\n${said.slice(-3000)}`);
+        assert.ok(
+            said.includes(`failed against ${world.repoUrl}`),
+            `the error does not name the Git server:\n${said.slice(-3000)}`,
+        );
         assert.match(said, /cannot be reached: start it .*then run the same command again; nothing was pushed/);
         assert.doesNotMatch(said, /error: undefined|Unknown Error|\[object Object\]/);
         assert.ok(failed.seconds < 120, `the failure took ${failed.seconds}s`);
@@ -166,10 +198,21 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
 
         const again = await run(["up", "--yes", "--skip-preview"], "staging");
         assertOk(again, "up after the outage");
-        assert.deepEqual(subjectsSince(head), ["fleet(staging): sync the GitOps tree"], "the re-run is not exactly one commit");
-        assert.match(world.repo(["show", "main:apps/staging/kustomization.yaml"]), new RegExp(`newTag: ${nextPodinfoTag.replace(/\./g, "\\.")}`));
+        assert.deepEqual(
+            subjectsSince(head),
+            ["fleet(staging): sync the GitOps tree"],
+            "the re-run is not exactly one commit",
+        );
+        assert.match(
+            world.repo(["show", "main:apps/staging/kustomization.yaml"]),
+            new RegExp(`newTag: ${nextPodinfoTag.replace(/\./g, "\\.")}`),
+        );
         const source = await envs.get("staging")!.kube.get(GITREPO);
-        assert.equal(source?.status?.lastHandledReconcileAt, await fleetCommit("staging"), "Flux was not asked to fetch the new commit");
+        assert.equal(
+            source?.status?.lastHandledReconcileAt,
+            await fleetCommit("staging"),
+            "Flux was not asked to fetch the new commit",
+        );
     });
 
     it("5. the FluxInstance deleted by hand (Flux, its CRDs and the sync with it): up --refresh puts it all back", async function () {
@@ -189,7 +232,11 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
             ["GitRepository flux-system", GITREPO],
             ["Kustomization flux-system", SYNC],
         ]) {
-            assert.equal(readyCondition(await kube.get(p))?.status, "True", `${what} is not back and Ready after up --refresh`);
+            assert.equal(
+                readyCondition(await kube.get(p))?.status,
+                "True",
+                `${what} is not back and Ready after up --refresh`,
+            );
         }
     });
 
@@ -200,8 +247,14 @@ describe("faults: two environments at once, a Git server outage, Flux objects de
         const results = await both(["destroy", "--yes", "--skip-preview"]);
         timings.push(`destroy of staging and production at once: ${((Date.now() - start) / 1000).toFixed(1)}s`);
         for (const s of stacks) assertOk(results[s], `destroy ${s}`);
-        assert.deepEqual(subjectsSince(base).sort(), stacks.map((s) => `fleet(${s}): remove the environment`).sort(), "not one removal commit per environment");
-        const left = world.repoFiles().filter((p) => stacks.some((s) => p.startsWith(`clusters/${s}/`) || p.startsWith(`apps/${s}/`)));
+        assert.deepEqual(
+            subjectsSince(base).sort(),
+            stacks.map((s) => `fleet(${s}): remove the environment`).sort(),
+            "not one removal commit per environment",
+        );
+        const left = world
+            .repoFiles()
+            .filter((p) => stacks.some((s) => p.startsWith(`clusters/${s}/`) || p.startsWith(`apps/${s}/`)));
         assert.deepEqual(left, [], "an environment's paths remain");
         for (const s of stacks) await assertClean(envs.get(s)!);
     });

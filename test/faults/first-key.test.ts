@@ -33,8 +33,16 @@ describe("faults: the first deploy key on an SSH Git server", function () {
     const up = () => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", stack], { allowFailure: true });
     const text = (r: RunResult) => `${r.stdout}\n${r.stderr}`;
     const stateResources = async (showSecrets = false) => {
-        const exported = await world.pulumi.run(["stack", "export", ...(showSecrets ? ["--show-secrets"] : []), "--stack", stack]);
-        return (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? [];
+        const exported = await world.pulumi.run([
+            "stack",
+            "export",
+            ...(showSecrets ? ["--show-secrets"] : []),
+            "--stack",
+            stack,
+        ]);
+        return (
+            (JSON.parse(exported.stdout) as { deployment: { resources?: StateResource[] } }).deployment.resources ?? []
+        );
     };
 
     /** Asserts a refused `up`: failed within the bound, naming this public key and the next command, without the private half. */
@@ -45,11 +53,19 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         const out = text(r);
         assert.match(
             out,
-            new RegExp(`the fleet repository at ${world.repoUrl.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} refuses the deploy key of stack ${stack}`),
+            new RegExp(
+                `the fleet repository at ${world.repoUrl.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} refuses the deploy key of stack ${stack}`,
+            ),
             out,
         );
-        assert.ok(out.includes(`    ${publicKey}\n`), `${what} does not print the public key ${publicKey}:\n${out.slice(-3000)}`);
-        assert.ok(out.includes(`then run: pulumi up --stack ${stack}`), `${what} does not print the next command:\n${out.slice(-3000)}`);
+        assert.ok(
+            out.includes(`    ${publicKey}\n`),
+            `${what} does not print the public key ${publicKey}:\n${out.slice(-3000)}`,
+        );
+        assert.ok(
+            out.includes(`then run: pulumi up --stack ${stack}`),
+            `${what} does not print the next command:\n${out.slice(-3000)}`,
+        );
         assert.deepEqual(secretsIn(out, { "the private key": privateKey }), [], `${what} printed the private key`);
     }
 
@@ -58,7 +74,11 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         const source = await env.kube.get<KubeObject & { status?: { artifact?: { revision?: string } } }>(GITREPO);
         assert.equal(readyCondition(source)?.status, "True", `${what}: GitRepository not Ready`);
         const out = (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
-        assert.equal(source?.status?.artifact?.revision, `main@sha1:${String(out.fleetCommit)}`, `${what}: Flux is not at the fleet commit`);
+        assert.equal(
+            source?.status?.artifact?.revision,
+            `main@sha1:${String(out.fleetCommit)}`,
+            `${what}: Flux is not at the fleet commit`,
+        );
     }
 
     before(async function () {
@@ -80,16 +100,21 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         assert.ok(key?.outputs, "the failed up saved no deploy key");
         const publicKey = String(key.outputs.publicKeyOpenssh).trim();
         // --show-secrets gives a secret as {<signature>, plaintext: <its JSON>}.
-        const shown = (await stateResources(true)).find((res) => res.type === "tls:index/privateKey:PrivateKey")?.outputs?.privateKeyOpenssh as
-            { plaintext?: string } | undefined;
+        const shown = (await stateResources(true)).find((res) => res.type === "tls:index/privateKey:PrivateKey")
+            ?.outputs?.privateKeyOpenssh as { plaintext?: string } | undefined;
         const privateKey = String(JSON.parse(shown?.plaintext ?? '""'));
         assert.match(privateKey, /BEGIN OPENSSH PRIVATE KEY/);
         generated = { publicKey, privateKey };
         assertRefused(r, publicKey, privateKey, "first up, generated key");
         // The failed up still records the outputs: the printed key is deployKeyPublic.
         const out = (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
-        assert.equal(String(out.deployKeyPublic).trim(), publicKey, "the printed key is not the stack output deployKeyPublic");
-        for (const ns of ["flux-system", "kyverno", "cert-manager"]) assert.equal(await env.kube.namespace(ns), undefined, `namespace ${ns} was created`);
+        assert.equal(
+            String(out.deployKeyPublic).trim(),
+            publicKey,
+            "the printed key is not the stack output deployKeyPublic",
+        );
+        for (const ns of ["flux-system", "kyverno", "cert-manager"])
+            assert.equal(await env.kube.namespace(ns), undefined, `namespace ${ns} was created`);
     });
 
     it("2. once that key is authorized read-only, the next up converges: FluxInstance Ready, GitRepository Ready at the fleet commit", async function () {
@@ -99,12 +124,20 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         timings.push(`up after authorizing: ${r.seconds.toFixed(1)}s`);
         assert.equal(r.code, 0, `up failed:\n${text(r).slice(-3000)}`);
         const out = (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
-        assert.equal(String(out.deployKeyPublic).trim(), generated.publicKey, "deployKeyPublic is not the key the first up printed");
+        assert.equal(
+            String(out.deployKeyPublic).trim(),
+            generated.publicKey,
+            "deployKeyPublic is not the key the first up printed",
+        );
         await assertConverged("after authorizing");
     });
 
     it("3. an unchanged stack does not check again: preview shows no change", async () => {
-        const { value } = await world.pulumi.json<{ steps: { op: string; urn: string }[] }>(["preview", "--stack", stack]);
+        const { value } = await world.pulumi.json<{ steps: { op: string; urn: string }[] }>([
+            "preview",
+            "--stack",
+            stack,
+        ]);
         const changing = value.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn}`);
         assert.deepEqual(changing, [], "preview of an unchanged stack shows changes");
     });
@@ -117,7 +150,11 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         const r = await up();
         assertRefused(r, supplied.publicKey, supplied.privateKey, "up with an unauthorized supplied key");
         const secret = KubeApi.decode(await env.kube.secret("flux-system", "flux-system"));
-        assert.equal(secret["identity.pub"]?.trim(), generated.publicKey, "Flux's Secret changed to a key the server refuses");
+        assert.equal(
+            secret["identity.pub"]?.trim(),
+            generated.publicKey,
+            "Flux's Secret changed to a key the server refuses",
+        );
         await assertConverged("after the refused key change");
     });
 
@@ -128,14 +165,24 @@ describe("faults: the first deploy key on an SSH Git server", function () {
         timings.push(`up with the authorized supplied key: ${r.seconds.toFixed(1)}s`);
         assert.equal(r.code, 0, `up failed:\n${text(r).slice(-3000)}`);
         const secret = KubeApi.decode(await env.kube.secret("flux-system", "flux-system"));
-        assert.equal(secret["identity.pub"]?.trim(), supplied.publicKey, "Flux's Secret does not hold the supplied key");
+        assert.equal(
+            secret["identity.pub"]?.trim(),
+            supplied.publicKey,
+            "Flux's Secret does not hold the supplied key",
+        );
         assert.equal(secret.identity?.trim(), supplied.privateKey.trim());
         const out = (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", stack])).value;
         assert.equal(out.deployKeyPublic, supplied.publicKey);
-        assert.ok(!(await stateResources()).some((res) => res.type === "tls:index/privateKey:PrivateKey"), "the generated key is still in the state");
+        assert.ok(
+            !(await stateResources()).some((res) => res.type === "tls:index/privateKey:PrivateKey"),
+            "the generated key is still in the state",
+        );
         await assertConverged("with the supplied key");
         const exported = (await world.pulumi.run(["stack", "export", "--stack", stack])).stdout;
-        assert.deepEqual(secretsIn(exported, { "the supplied key": supplied.privateKey, "the generated key": generated.privateKey }), []);
+        assert.deepEqual(
+            secretsIn(exported, { "the supplied key": supplied.privateKey, "the generated key": generated.privateKey }),
+            [],
+        );
         assert.ok(!/PRIVATE KEY/.test(exported), "a private key is in the state in plaintext");
     });
 });

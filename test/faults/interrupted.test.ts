@@ -23,14 +23,18 @@ const minutes = (n: number) => n * 60_000;
 const FLUX = "/apis/fluxcd.controlplane.io/v1/namespaces/flux-system/fluxinstances/flux";
 const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
 const PODINFO = "/apis/apps/v1/namespaces/podinfo/deployments/podinfo";
-const helmRecords = (release: string, ns: string) => `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=${release}`)}`;
+const helmRecords = (release: string, ns: string) =>
+    `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent(`owner=helm,name=${release}`)}`;
 const releases = [
     { name: "kyverno", namespace: "kyverno" },
     { name: "cert-manager", namespace: "cert-manager" },
     { name: "flux-operator", namespace: "flux-system" },
 ];
-const committedTag = (YAML.parse(fs.readFileSync(path.join(repoRoot, "fleet", "apps", stack, "kustomization.yaml"), "utf8")).images as { newTag: string }[])[0]
-    .newTag;
+const committedTag = (
+    YAML.parse(fs.readFileSync(path.join(repoRoot, "fleet", "apps", stack, "kustomization.yaml"), "utf8")).images as {
+        newTag: string;
+    }[]
+)[0].newTag;
 const timings: string[] = [];
 
 interface Run {
@@ -54,7 +58,9 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
         let out = "";
         child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
         child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
-        const exited = new Promise<number>((resolve) => child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : -1))));
+        const exited = new Promise<number>((resolve) =>
+            child.on("close", (code, signal) => resolve(code ?? (signal ? 128 : -1))),
+        );
         return { child, output: () => out, exited };
     };
     /** The processes of this project's runs of the stack, by run id. */
@@ -80,7 +86,10 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
         const code = await run.exited;
         const seconds = (Date.now() - start) / 1000;
         timings.push(`${label}: recovery ${command.slice(0, 3).join(" ")} ${seconds.toFixed(1)}s`);
-        fs.appendFileSync(path.join(world.pulumi.dir, "commands.log"), `$ stack.sh ${command.join(" ")}  # ${label}, exit ${code}\n${run.output()}\n`);
+        fs.appendFileSync(
+            path.join(world.pulumi.dir, "commands.log"),
+            `$ stack.sh ${command.join(" ")}  # ${label}, exit ${code}\n${run.output()}\n`,
+        );
         assert.equal(code, 0, `${command.join(" ")} exited ${code}:\n${run.output().slice(-5000)}`);
         const recovered = run
             .output()
@@ -103,12 +112,20 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
         for (const r of releases) {
             const records = await env.kube.list(helmRecords(r.name, r.namespace));
             const statuses = records.map((s) => `${s.metadata.labels?.version}:${s.metadata.labels?.status}`);
-            assert.equal(records.filter((s) => s.metadata.labels?.status === "deployed").length, 1, `${r.name} records: ${statuses.join(", ")}`);
+            assert.equal(
+                records.filter((s) => s.metadata.labels?.status === "deployed").length,
+                1,
+                `${r.name} records: ${statuses.join(", ")}`,
+            );
             assert.ok(!statuses.some((s) => s.includes("pending")), `${r.name} records: ${statuses.join(", ")}`);
         }
     };
     const assertConverged = async (tag: string) => {
-        assert.equal(readyCondition(await env.kube.get(FLUX))?.status, "True", "FluxInstance not Ready after the recovery");
+        assert.equal(
+            readyCondition(await env.kube.get(FLUX))?.status,
+            "True",
+            "FluxInstance not Ready after the recovery",
+        );
         let last = "";
         await until(
             `the loop converges with podinfo on ${tag}'s digest, mutated`,
@@ -150,14 +167,21 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
         await until(
             "the kyverno release's Helm record is pending-install",
             300,
-            async () => (await env.kube.list(helmRecords("kyverno", "kyverno"))).some((s) => s.metadata.labels?.status === "pending-install"),
+            async () =>
+                (await env.kube.list(helmRecords("kyverno", "kyverno"))).some(
+                    (s) => s.metadata.labels?.status === "pending-install",
+                ),
             run.output,
         );
         const killedRun = await kill(run);
         timings.push(`1: killed ${((Date.now() - start) / 1000).toFixed(1)}s into up`);
         const locks = path.join(world.pulumi.backendDir, ".pulumi", "locks", "organization", "gitops-kyverno", stack);
         const lockFiles = () => fs.readdirSync(locks).filter((f) => f.endsWith(".json"));
-        assert.equal(lockFiles().length, 1, `the killed run did not leave one lock (the case is not reproduced): ${fs.readdirSync(locks).join(", ")}`);
+        assert.equal(
+            lockFiles().length,
+            1,
+            `the killed run did not leave one lock (the case is not reproduced): ${fs.readdirSync(locks).join(", ")}`,
+        );
         assert.ok(
             runProcesses().some((p) => p.run === killedRun),
             "no plugin outlived the killed CLI: the case is not reproduced",
@@ -165,7 +189,10 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
 
         const said = await recover("1", killedRun, ["up", stack, "--recover", "--yes", "--skip-preview"]);
         assert.match(said, /\[recover\] removed the stale lock .*is not running on this host/);
-        assert.match(said, /\[recover\] (Helm release kyverno\/kyverno: never deployed|the interrupted create of kyverno did happen: imported)/);
+        assert.match(
+            said,
+            /\[recover\] (Helm release kyverno\/kyverno: never deployed|the interrupted create of kyverno did happen: imported)/,
+        );
         assert.deepEqual(lockFiles(), [], "the recovery left the lock");
         assert.equal(world.commitCount(), commits + 1, "not exactly one fleet commit for the first up");
         await assertHelmClean();
@@ -193,7 +220,9 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
             300,
             async () => {
                 if (world.commitCount() <= commits) return false;
-                const requested = (await env.kube.get(GITREPO))?.metadata.annotations?.["reconcile.fluxcd.io/requestedAt"];
+                const requested = (await env.kube.get(GITREPO))?.metadata.annotations?.[
+                    "reconcile.fluxcd.io/requestedAt"
+                ];
                 return requested === world.repo(["rev-parse", "main"]);
             },
             run.output,
@@ -211,15 +240,27 @@ describe("interrupted runs: a killed up or destroy is finished by `npm run up/de
         await until(
             "the destroy deletes the sync",
             300,
-            async () => (await env.kube.get(GITREPO))?.metadata.deletionTimestamp !== undefined || !(await env.kube.get(GITREPO)),
+            async () =>
+                (await env.kube.get(GITREPO))?.metadata.deletionTimestamp !== undefined ||
+                !(await env.kube.get(GITREPO)),
             run.output,
         );
         const killedRun = await kill(run);
         await recover("4", killedRun, ["destroy", stack, "--recover", "--yes", "--skip-preview"]);
         assert.equal(world.commitCount(), commits + 1, "not exactly one fleet commit removing the environment's paths");
-        assert.ok(!world.repoFiles().some((f) => f.startsWith(`clusters/${stack}/`)), "clusters/staging/ is still in the fleet repository");
-        for (const r of releases) assert.deepEqual(await env.kube.list(helmRecords(r.name, r.namespace)), [], `${r.name} has Helm records left`);
-        const exported = JSON.parse((await world.pulumi.run(["stack", "export", "--stack", stack])).stdout) as { deployment: { resources?: unknown[] } };
+        assert.ok(
+            !world.repoFiles().some((f) => f.startsWith(`clusters/${stack}/`)),
+            "clusters/staging/ is still in the fleet repository",
+        );
+        for (const r of releases)
+            assert.deepEqual(
+                await env.kube.list(helmRecords(r.name, r.namespace)),
+                [],
+                `${r.name} has Helm records left`,
+            );
+        const exported = JSON.parse((await world.pulumi.run(["stack", "export", "--stack", stack])).stdout) as {
+            deployment: { resources?: unknown[] };
+        };
         const resources = exported.deployment.resources ?? [];
         assert.equal(resources.length, 0, "the stack still has resources");
     });

@@ -37,7 +37,10 @@ const probe = (namespace: string) => ({
     spec: {
         replicas: 0,
         selector: { matchLabels: { app: "kyverno-down-probe" } },
-        template: { metadata: { labels: { app: "kyverno-down-probe" } }, spec: { containers: [{ name: "probe", image: "registry.invalid/probe:1" }] } },
+        template: {
+            metadata: { labels: { app: "kyverno-down-probe" } },
+            spec: { containers: [{ name: "probe", image: "registry.invalid/probe:1" }] },
+        },
     },
 });
 
@@ -59,7 +62,9 @@ describe("faults: Kyverno down while Flux applies", function () {
         const pod = (await world.deployment())?.spec?.template?.spec;
         const c = pod?.containers?.[0];
         return Boolean(
-            String(c?.image).endsWith(`@${world.digest("staging", tag)}`) && pod?.securityContext?.runAsNonRoot && c?.securityContext?.readOnlyRootFilesystem,
+            String(c?.image).endsWith(`@${world.digest("staging", tag)}`) &&
+            pod?.securityContext?.runAsNonRoot &&
+            c?.securityContext?.readOnlyRootFilesystem,
         );
     };
     const status = () => world.status();
@@ -91,8 +96,14 @@ describe("faults: Kyverno down while Flux applies", function () {
         const kc = `${deployments("flux-system")}/kustomize-controller`;
         const at = new Date().toISOString();
         // A harmless edit of a Flux controller's Deployment (its metadata, so the controller keeps running).
-        const why = await refusal(() => world.kube.patch(kc, { metadata: { annotations: { "example.com/kyverno-down-at": at } } }));
-        assert.equal(why, undefined, `updating kustomize-controller's Deployment with Kyverno down was refused: ${why}`);
+        const why = await refusal(() =>
+            world.kube.patch(kc, { metadata: { annotations: { "example.com/kyverno-down-at": at } } }),
+        );
+        assert.equal(
+            why,
+            undefined,
+            `updating kustomize-controller's Deployment with Kyverno down was refused: ${why}`,
+        );
         assert.equal((await world.kube.get(kc))?.metadata?.annotations?.["example.com/kyverno-down-at"], at);
         for (const ns of ["flux-system", "cert-manager", "kube-system"]) {
             const w = await refusal(() => world.kube.create(`${deployments(ns)}?dryRun=All`, probe(ns)));
@@ -112,7 +123,9 @@ describe("faults: Kyverno down while Flux applies", function () {
     };
     /** A change to podinfo's pod template, dry-run on the server: what Flux's apply of `apps` does first. */
     const podinfoChange = () =>
-        world.kube.patch(`${PODINFO}?dryRun=All`, { spec: { template: { metadata: { annotations: { "example.com/kyverno-down": String(Date.now()) } } } } });
+        world.kube.patch(`${PODINFO}?dryRun=All`, {
+            spec: { template: { metadata: { annotations: { "example.com/kyverno-down": String(Date.now()) } } } },
+        });
 
     before(async function () {
         this.timeout(minutes(5));
@@ -153,7 +166,11 @@ describe("faults: Kyverno down while Flux applies", function () {
             describeWebhooks,
         );
         timed("Kyverno crashed -> its webhook refuses podinfo", (Date.now() - down) / 1000);
-        assert.match(refused.value, /connection refused|no such host|context deadline exceeded|timeout/i, refused.value);
+        assert.match(
+            refused.value,
+            /connection refused|no such host|context deadline exceeded|timeout/i,
+            refused.value,
+        );
         assert.equal(await webhookCount(), webhooks, "Kyverno's webhook configurations changed while it was down");
         await assertOthersUnaffected();
     });
@@ -176,11 +193,18 @@ describe("faults: Kyverno down while Flux applies", function () {
             describeLoop,
         );
         console.log(`      ${failing.value.slice(0, 300)}`);
-        assert.ok((await image())?.endsWith(`@${world.digest("staging", "6.9.2")}`), `podinfo's image changed while Kyverno was down: ${await image()}`);
+        assert.ok(
+            (await image())?.endsWith(`@${world.digest("staging", "6.9.2")}`),
+            `podinfo's image changed while Kyverno was down: ${await image()}`,
+        );
 
         const r = status();
         assert.equal(r.status, 1, `status exits ${r.status} with Kyverno down:\n${r.stdout}\n${r.stderr}`);
-        assert.match(r.stderr, /\[cause: Kyverno's admission webhook did not answer; see Deployment kyverno\/kyverno-admission-controller\]/, r.stderr);
+        assert.match(
+            r.stderr,
+            /\[cause: Kyverno's admission webhook did not answer; see Deployment kyverno\/kyverno-admission-controller\]/,
+            r.stderr,
+        );
     });
 
     it(`4. Kyverno back: the change converges, mutated, within ${RECOVERY_SECONDS}s with no reconcile requested; status exits 0`, async () => {
@@ -192,7 +216,9 @@ describe("faults: Kyverno down while Flux applies", function () {
             describeLoop,
         );
         timed("Kyverno back -> the change live, mutated", recovered.seconds);
-        const healthy = await eventually("npm run status exits 0", 30, async () => (status().status === 0 ? true : undefined));
+        const healthy = await eventually("npm run status exits 0", 30, async () =>
+            status().status === 0 ? true : undefined,
+        );
         timed("then status exits 0", healthy.seconds);
     });
 
@@ -210,12 +236,20 @@ describe("faults: Kyverno down while Flux applies", function () {
         }
         assert.equal(await webhookCount(), 0, await describeWebhooks());
         const why = await refusal(() => world.kube.create(`${deployments("podinfo")}?dryRun=All`, probe("podinfo")));
-        assert.match(String(why), /require-kyverno-mutation/, `an unmutated dev-team Deployment was not refused by the backstop: ${why}`);
+        assert.match(
+            String(why),
+            /require-kyverno-mutation/,
+            `an unmutated dev-team Deployment was not refused by the backstop: ${why}`,
+        );
         assert.match(String(why), /did not mutate it/, String(why));
         await assertOthersUnaffected();
         const r = status();
         assert.equal(r.status, 1, `status exits ${r.status} with Kyverno scaled to 0:\n${r.stdout}\n${r.stderr}`);
-        assert.match(r.stderr, /Deployment kyverno\/kyverno-admission-controller: scaled to 0: no dev-team Deployment is admitted unmutated/, r.stderr);
+        assert.match(
+            r.stderr,
+            /Deployment kyverno\/kyverno-admission-controller: scaled to 0: no dev-team Deployment is admitted unmutated/,
+            r.stderr,
+        );
         await world.kube.patch(KYVERNO, { spec: { replicas: 1 } });
         const back = await eventually(
             "Kyverno back: its webhooks registered again and status exits 0",

@@ -16,7 +16,10 @@ import { podinfoRepository } from "../../harness/e2e-world";
 import { eventually, ks, LiveWorld } from "../../harness/live-world";
 
 const api = process.env.CEL_LIVE_POLICY_API ?? "cel";
-const policyPath = (name: string) => (api === "cel" ? `/apis/policies.kyverno.io/v1/mutatingpolicies/${name}` : `/apis/kyverno.io/v1/clusterpolicies/${name}`);
+const policyPath = (name: string) =>
+    api === "cel"
+        ? `/apis/policies.kyverno.io/v1/mutatingpolicies/${name}`
+        : `/apis/kyverno.io/v1/clusterpolicies/${name}`;
 const policies = ["add-restricted-security-context", "resolve-image-digest"];
 const DEPLOYMENT = "/apis/apps/v1/namespaces/podinfo/deployments/podinfo";
 const SECRET = "private-registry";
@@ -50,10 +53,13 @@ class PrivateRegistry {
             const headers = { ...req.headers, host: this.upstream };
             delete headers.authorization;
             const [hostname, port] = this.upstream.split(":");
-            const forward = http.request({ hostname, port: Number(port), method: req.method, path: req.url, headers }, (up) => {
-                res.writeHead(up.statusCode ?? 502, up.headers);
-                up.pipe(res);
-            });
+            const forward = http.request(
+                { hostname, port: Number(port), method: req.method, path: req.url, headers },
+                (up) => {
+                    res.writeHead(up.statusCode ?? 502, up.headers);
+                    up.pipe(res);
+                },
+            );
             forward.on("error", (err) => res.writeHead(502).end(err.message));
             req.pipe(forward);
         });
@@ -99,7 +105,9 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
             async () => {
                 const k = await world.kube.get(ks("apps"));
                 const status = readyCondition(k)?.status;
-                return k?.status?.lastHandledReconcileAt === at && status === (ready ? "True" : "False") ? true : undefined;
+                return k?.status?.lastHandledReconcileAt === at && status === (ready ? "True" : "False")
+                    ? true
+                    : undefined;
             },
             describeLoop,
         );
@@ -111,7 +119,10 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
         registry = new PrivateRegistry(world.staging.live.registry.host);
         await registry.start();
         const overlay = path.join(world.pulumi.projectDir, "fleet", "apps", "staging", "kustomization.yaml");
-        fs.writeFileSync(overlay, fs.readFileSync(overlay, "utf8").replaceAll(world.staging.live.registry.host, registry.host));
+        fs.writeFileSync(
+            overlay,
+            fs.readFileSync(overlay, "utf8").replaceAll(world.staging.live.registry.host, registry.host),
+        );
         await world.pulumi.setConfig("staging", { kyvernoPolicyApi: api, kyvernoRegistrySecrets: SECRET });
     });
 
@@ -119,7 +130,9 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
         this.timeout(3 * 60_000);
         console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
         for (const entry of world.pulumi?.log ?? [])
-            console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
+            console.log(
+                `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
+            );
         await registry?.stop();
         await world.stop();
     });
@@ -129,7 +142,8 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
         // The Secret can only go where the program creates the kyverno namespace; as a user would, create it once it exists.
         let stopWatching = false;
         const secretCreated = (async () => {
-            while (!stopWatching && !(await world.kube.get("/api/v1/namespaces/kyverno").catch(() => undefined))) await new Promise((r) => setTimeout(r, 200));
+            while (!stopWatching && !(await world.kube.get("/api/v1/namespaces/kyverno").catch(() => undefined)))
+                await new Promise((r) => setTimeout(r, 200));
             if (!stopWatching) await createSecret();
         })();
         try {
@@ -145,7 +159,10 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
             async () => {
                 for (const name of policies) {
                     const p = await world.kube.get(policyPath(name));
-                    const ok = api === "cel" ? p?.status?.conditionStatus?.ready === true : readyCondition(p)?.status === "True";
+                    const ok =
+                        api === "cel"
+                            ? p?.status?.conditionStatus?.ready === true
+                            : readyCondition(p)?.status === "True";
                     if (!ok) return undefined;
                 }
                 if (!(await world.ready(ks("infra-configs"))) || !(await world.ready(ks("apps")))) return undefined;
@@ -156,7 +173,8 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
         );
         timed("up returned -> podinfo mutated", converged.seconds);
         // The other form is in the tree but not applied.
-        const other = api === "cel" ? "/apis/kyverno.io/v1/clusterpolicies" : "/apis/policies.kyverno.io/v1/mutatingpolicies";
+        const other =
+            api === "cel" ? "/apis/kyverno.io/v1/clusterpolicies" : "/apis/policies.kyverno.io/v1/mutatingpolicies";
         assert.deepEqual(
             (await world.kube.list(other)).map((p) => p.metadata.name),
             [],
@@ -198,7 +216,11 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
                 ["infra-configs", configs],
             ]) {
                 const diff = world.flux(["diff", "kustomization", name, "--path", at], clone);
-                assert.equal(diff.code, 0, `flux diff ${name} reports drift on a freshly reconciled tree:\n${diff.output}`);
+                assert.equal(
+                    diff.code,
+                    0,
+                    `flux diff ${name} reports drift on a freshly reconciled tree:\n${diff.output}`,
+                );
             }
         } finally {
             fs.rmSync(clone, { recursive: true, force: true });
@@ -231,7 +253,11 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
             assert.match(message, /connection refused/, message);
             assert.ok(message.includes(registry.host), message);
             const d = await world.kube.get(DEPLOYMENT);
-            assert.equal(d?.spec?.template?.spec?.containers?.[0]?.image, before, "the running digest changed while the registry was down");
+            assert.equal(
+                d?.spec?.template?.spec?.containers?.[0]?.image,
+                before,
+                "the running digest changed while the registry was down",
+            );
         } finally {
             await registry.start();
         }

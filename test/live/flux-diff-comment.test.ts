@@ -57,7 +57,9 @@ describe("the pull request's Flux diff section, against the live local cluster",
     /** The tree the PR would commit for staging: the workspace's fleet/ plus the generated clusters/staging/. */
     const renderTree = () => {
         const out = tmp("flux-diff-tree-");
-        for (const [rel, content] of Object.entries(renderFleetTree(path.join(world.pulumi.projectDir, "fleet"), "staging"))) {
+        for (const [rel, content] of Object.entries(
+            renderFleetTree(path.join(world.pulumi.projectDir, "fleet"), "staging"),
+        )) {
             fs.mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
             fs.writeFileSync(path.join(out, rel), content);
         }
@@ -82,7 +84,12 @@ describe("the pull request's Flux diff section, against the live local cluster",
                 out,
                 ...extra,
             ],
-            { cwd: repoRoot, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" }, timeout: minutes(6) },
+            {
+                cwd: repoRoot,
+                encoding: "utf8",
+                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+                timeout: minutes(6),
+            },
         );
         const section = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
         return { code: r.status, section, log: `${r.stdout}${r.stderr}` };
@@ -104,7 +111,10 @@ describe("the pull request's Flux diff section, against the live local cluster",
     it("staging is up and converged (pulumi up; Kustomizations and policies Ready at fleetCommit; podinfo Available, its image pinned to a digest by Kyverno)", async function () {
         this.timeout(minutes(12));
         await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
-        const commit = String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value.fleetCommit);
+        const commit = String(
+            (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value
+                .fleetCommit,
+        );
         // No reconcile is requested: infra-configs is Ready only once Kyverno's webhook serves the
         // policies, and a Deployment applied before that is refused and retried by Flux itself.
         const converged = await eventually(
@@ -113,17 +123,30 @@ describe("the pull request's Flux diff section, against the live local cluster",
             async () => {
                 const source = await world.kube.get(GITREPO);
                 if (source?.status?.artifact?.revision !== `main@sha1:${commit}`) return undefined;
-                for (const name of ["flux-system", ...KUSTOMIZATIONS]) if (!(await world.ready(ks(name)))) return undefined;
-                for (const name of POLICIES) if (!(await world.ready(`/apis/kyverno.io/v1/clusterpolicies/${name}`))) return undefined;
+                for (const name of ["flux-system", ...KUSTOMIZATIONS])
+                    if (!(await world.ready(ks(name)))) return undefined;
+                for (const name of POLICIES)
+                    if (!(await world.ready(`/apis/kyverno.io/v1/clusterpolicies/${name}`))) return undefined;
                 const d = await world.deployment();
                 // Kyverno pinned the live image: the baseline the diffs below are made against.
-                if (!String(d?.spec?.template?.spec?.containers?.[0]?.image).endsWith(`@${world.digest("staging", "6.9.2")}`)) return undefined;
-                return (d?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Available" && c.status === "True") || undefined;
+                if (
+                    !String(d?.spec?.template?.spec?.containers?.[0]?.image).endsWith(
+                        `@${world.digest("staging", "6.9.2")}`,
+                    )
+                )
+                    return undefined;
+                return (
+                    (d?.status?.conditions ?? []).some(
+                        (c: { type: string; status: string }) => c.type === "Available" && c.status === "True",
+                    ) || undefined
+                );
             },
             async () =>
                 [
                     ...(await Promise.all(
-                        ["flux-system", ...KUSTOMIZATIONS].map(async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`),
+                        ["flux-system", ...KUSTOMIZATIONS].map(
+                            async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`,
+                        ),
                     )),
                     `podinfo image: ${(await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image}`,
                 ].join("\n"),
@@ -153,7 +176,10 @@ describe("the pull request's Flux diff section, against the live local cluster",
             diff.includes(`@${world.digest("staging", nextPodinfoTag)}`),
             `the diff does not show ${nextPodinfoTag}'s digest ${world.digest("staging", nextPodinfoTag)}:\n${diff}`,
         );
-        assert.ok(diff.includes(`@${world.digest("staging", "6.9.2")}`), `the diff does not show the live digest being replaced:\n${diff}`);
+        assert.ok(
+            diff.includes(`@${world.digest("staging", "6.9.2")}`),
+            `the diff does not show the live digest being replaced:\n${diff}`,
+        );
     });
 
     it("(c) a diff holding code fences stays inside a longer fence, also when truncated to fit", () => {
@@ -211,7 +237,12 @@ describe("the pull request's Flux diff section, against the live local cluster",
             YAML.stringify({
                 apiVersion: "v1",
                 kind: "Config",
-                clusters: [{ name: "gone", cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
+                clusters: [
+                    {
+                        name: "gone",
+                        cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true },
+                    },
+                ],
                 users: [{ name: "reader", user: { token: "not-a-token" } }],
                 contexts: [{ name: "gone", context: { cluster: "gone", user: "reader" } }],
                 "current-context": "gone",

@@ -25,7 +25,11 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     this.timeout(minutes(15));
     const world = new LiveWorld();
     const up = () => world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
-    const fleetCommit = async () => String((await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value.fleetCommit);
+    const fleetCommit = async () =>
+        String(
+            (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value
+                .fleetCommit,
+        );
     const status = () => world.status();
     const liveImage = () => world.podinfoImage();
     const describeLoop = () => world.describeLoop();
@@ -39,7 +43,9 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         this.timeout(minutes(3));
         console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
         for (const entry of world.pulumi?.log ?? [])
-            console.log(`      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`);
+            console.log(
+                `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
+            );
         if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.staging?.cluster.dir}`);
         await world.stop();
     });
@@ -49,9 +55,17 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         const result = await up();
         timed("pulumi up (fresh stack)", result.seconds);
         const instance = await world.kube.get(FLUX);
-        assert.equal(readyCondition(instance)?.status, "True", `FluxInstance not Ready when up returned: ${JSON.stringify(readyCondition(instance))}`);
+        assert.equal(
+            readyCondition(instance)?.status,
+            "True",
+            `FluxInstance not Ready when up returned: ${JSON.stringify(readyCondition(instance))}`,
+        );
         const source = await world.kube.get(GITREPO);
-        assert.equal(source?.status?.lastHandledReconcileAt, await fleetCommit(), "up returned before Flux handled the fetch of the fleet commit");
+        assert.equal(
+            source?.status?.lastHandledReconcileAt,
+            await fleetCommit(),
+            "up returned before Flux handled the fetch of the fleet commit",
+        );
         assert.equal(readyCondition(source)?.status, "True");
     });
 
@@ -62,11 +76,20 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             CONVERGE_SECONDS,
             async () => {
                 const source = await world.kube.get(GITREPO);
-                if (source?.status?.artifact?.revision !== `main@sha1:${commit}` || readyCondition(source)?.status !== "True") return undefined;
-                for (const name of ["flux-system", "infra-configs", "apps"]) if (!(await world.ready(ks(name)))) return undefined;
+                if (
+                    source?.status?.artifact?.revision !== `main@sha1:${commit}` ||
+                    readyCondition(source)?.status !== "True"
+                )
+                    return undefined;
+                for (const name of ["flux-system", "infra-configs", "apps"])
+                    if (!(await world.ready(ks(name)))) return undefined;
                 for (const name of policies) if (!(await world.ready(policy(name)))) return undefined;
                 const d = await world.deployment();
-                return (d?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Available" && c.status === "True") || undefined;
+                return (
+                    (d?.status?.conditions ?? []).some(
+                        (c: { type: string; status: string }) => c.type === "Available" && c.status === "True",
+                    ) || undefined
+                );
             },
             describeLoop,
         );
@@ -76,7 +99,11 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     it("3. Kyverno mutated the live Deployment (restricted securityContext, image by digest) while Git keeps the tag and no securityContext", async () => {
         const d = await world.deployment();
         const pod = d?.spec?.template?.spec;
-        assert.equal(pod?.securityContext?.runAsNonRoot, true, `pod securityContext: ${JSON.stringify(pod?.securityContext)}`);
+        assert.equal(
+            pod?.securityContext?.runAsNonRoot,
+            true,
+            `pod securityContext: ${JSON.stringify(pod?.securityContext)}`,
+        );
         assert.equal(pod?.securityContext?.seccompProfile?.type, "RuntimeDefault");
         for (const c of pod?.containers ?? []) {
             const sc = c.securityContext ?? {};
@@ -136,7 +163,10 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             },
             describeLoop,
         );
-        assert.equal(followed.value, `${world.staging.live.registry.host}/stefanprodan/podinfo@${world.digest("staging", nextPodinfoTag)}`);
+        assert.equal(
+            followed.value,
+            `${world.staging.live.registry.host}/stefanprodan/podinfo@${world.digest("staging", nextPodinfoTag)}`,
+        );
         timed("tag-change up returned -> new digest live", followed.seconds);
         const ok = await eventually(
             "npm run status exits 0",
@@ -148,7 +178,10 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             async () => status().stdout + status().stderr,
         );
         // Ready at the commit the tag change made, and reporting the new digest as the live image.
-        assert.match(ok.value.stdout, new RegExp(`Kustomization flux-system/apps +Ready=True, revision main@sha1:${await fleetCommit()}`));
+        assert.match(
+            ok.value.stdout,
+            new RegExp(`Kustomization flux-system/apps +Ready=True, revision main@sha1:${await fleetCommit()}`),
+        );
         assert.ok(ok.value.stdout.includes(`@${world.digest("staging", nextPodinfoTag)}`), ok.value.stdout);
         assert.match(ok.value.stdout, /\nall ready\n/);
     });
@@ -165,7 +198,11 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
                 CONVERGE_SECONDS,
                 async () => {
                     const r = status();
-                    return r.status === 1 && /apps/.test(r.stdout + r.stderr) && /missing-file/.test(r.stdout + r.stderr) ? r : undefined;
+                    return r.status === 1 &&
+                        /apps/.test(r.stdout + r.stderr) &&
+                        /missing-file/.test(r.stdout + r.stderr)
+                        ? r
+                        : undefined;
                 },
                 async () => {
                     const r = status();
@@ -177,7 +214,12 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             fs.writeFileSync(overlay, good);
             await up();
         }
-        await eventually("apps Ready again after the fix", CONVERGE_SECONDS, async () => ((await world.ready(ks("apps"))) ? true : undefined), describeLoop);
+        await eventually(
+            "apps Ready again after the fix",
+            CONVERGE_SECONDS,
+            async () => ((await world.ready(ks("apps"))) ? true : undefined),
+            describeLoop,
+        );
     });
 
     it("7. destroy leaves nothing: no workload, namespace, CRD or webhook of the program, nothing Terminating; the repository keeps the shared tree", async function () {
@@ -191,25 +233,36 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
                 const names = (await world.kube.list("/api/v1/namespaces")).map(
                     (n) => `${n.metadata.name}${n.metadata.deletionTimestamp ? " (Terminating)" : ""}`,
                 );
-                const left = names.filter((n) => /^(podinfo|flux-system|kyverno|cert-manager)\b/.test(n) || n.endsWith("(Terminating)"));
+                const left = names.filter(
+                    (n) => /^(podinfo|flux-system|kyverno|cert-manager)\b/.test(n) || n.endsWith("(Terminating)"),
+                );
                 return left.length === 0 ? names : undefined;
             },
-            async () => (await world.kube.list("/api/v1/namespaces")).map((n) => `${n.metadata.name} ${n.status?.phase}`).join(", "),
+            async () =>
+                (await world.kube.list("/api/v1/namespaces"))
+                    .map((n) => `${n.metadata.name} ${n.status?.phase}`)
+                    .join(", "),
         );
         timed("pulumi destroy (and namespaces gone)", (Date.now() - start) / 1000);
         // What is left is what the cluster had before the first up: the program's own namespaces too (gitops-preview) are gone.
         assert.deepEqual(gone.value.sort(), ["default", "kube-node-lease", "kube-public", "kube-system"]);
-        const crds = (await world.kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).map((c) => c.metadata.name);
+        const crds = (await world.kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")).map(
+            (c) => c.metadata.name,
+        );
         assert.deepEqual(
             crds.filter((c) => /fluxcd|kyverno|cert-manager/.test(c)),
             [],
             "CRDs left after destroy",
         );
         for (const kind of ["mutatingwebhookconfigurations", "validatingwebhookconfigurations"]) {
-            const left = (await world.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map((w) => w.metadata.name);
+            const left = (await world.kube.list(`/apis/admissionregistration.k8s.io/v1/${kind}`)).map(
+                (w) => w.metadata.name,
+            );
             assert.deepEqual(left, [], `${kind} left after destroy`);
         }
-        const deployments = (await world.kube.list("/apis/apps/v1/deployments")).map((d) => `${d.metadata.namespace}/${d.metadata.name}`);
+        const deployments = (await world.kube.list("/apis/apps/v1/deployments")).map(
+            (d) => `${d.metadata.namespace}/${d.metadata.name}`,
+        );
         assert.deepEqual(deployments, [], "Deployments left after destroy");
         assert.deepEqual(
             world.staging.live.supervisor
@@ -220,7 +273,13 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             "host controllers still running",
         );
         const files = world.repoFiles();
-        assert.ok(files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")), "the shared tree left the repository");
-        assert.ok(!files.some((p) => p.startsWith("clusters/staging/") || p.startsWith("apps/staging/")), "staging's own paths remain");
+        assert.ok(
+            files.some((p) => p.startsWith("apps/base/")) && files.some((p) => p.startsWith("infrastructure/")),
+            "the shared tree left the repository",
+        );
+        assert.ok(
+            !files.some((p) => p.startsWith("clusters/staging/") || p.startsWith("apps/staging/")),
+            "staging's own paths remain",
+        );
     });
 });

@@ -40,7 +40,11 @@ export function crdManifest(c: Crd): object {
 export const digest = "sha256:" + "ab12".repeat(16);
 export const pinnedImage = `ghcr.io/stefanprodan/podinfo:6.7.1@${digest}`;
 
-export function ready(status: "True" | "False", message: string, reason = status === "True" ? "ReconciliationSucceeded" : "ReconciliationFailed"): object {
+export function ready(
+    status: "True" | "False",
+    message: string,
+    reason = status === "True" ? "ReconciliationSucceeded" : "ReconciliationFailed",
+): object {
     return { type: "Ready", status, reason, message, lastTransitionTime: "2026-01-01T00:00:00Z" };
 }
 
@@ -95,7 +99,11 @@ export const podinfoDeployment = {
 
 /** kubectl against the test cluster; throws with its output on failure. */
 export function kubectl(kubeconfig: string, args: string[], input?: string): string {
-    const r = spawnSync("kubectl", [`--kubeconfig=${kubeconfig}`, ...args], { input, encoding: "utf8", timeout: 120_000 });
+    const r = spawnSync("kubectl", [`--kubeconfig=${kubeconfig}`, ...args], {
+        input,
+        encoding: "utf8",
+        timeout: 120_000,
+    });
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}${r.stdout}`);
     return r.stdout;
 }
@@ -105,14 +113,31 @@ export function apply(kubeconfig: string, objects: object[]): void {
 }
 
 /** Sets .status through the status subresource, as a controller would. */
-export function setStatus(kubeconfig: string, resource: string, name: string, namespace: string | undefined, status: object): void {
+export function setStatus(
+    kubeconfig: string,
+    resource: string,
+    name: string,
+    namespace: string | undefined,
+    status: object,
+): void {
     const ns = namespace ? ["-n", namespace] : [];
-    kubectl(kubeconfig, ["patch", resource, name, ...ns, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status })]);
+    kubectl(kubeconfig, [
+        "patch",
+        resource,
+        name,
+        ...ns,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ status }),
+    ]);
 }
 
 /** metadata.generation, which a controller echoes as status.observedGeneration. */
 export function generation(kubeconfig: string, resource: string, name: string, namespace: string): number {
-    return Number(kubectl(kubeconfig, ["get", resource, name, "-n", namespace, "-o", "jsonpath={.metadata.generation}"]));
+    return Number(
+        kubectl(kubeconfig, ["get", resource, name, "-n", namespace, "-o", "jsonpath={.metadata.generation}"]),
+    );
 }
 
 /** Kyverno's admission controller as its chart creates it (its status is set by the test: no controller runs). */
@@ -123,6 +148,9 @@ export const kyvernoDeployment = {
     spec: {
         replicas: 1,
         selector: { matchLabels: { app: "kyverno" } },
-        template: { metadata: { labels: { app: "kyverno" } }, spec: { containers: [{ name: "kyverno", image: "reg.kyverno.io/kyverno/kyverno:v1.19.1" }] } },
+        template: {
+            metadata: { labels: { app: "kyverno" } },
+            spec: { containers: [{ name: "kyverno", image: "reg.kyverno.io/kyverno/kyverno:v1.19.1" }] },
+        },
     },
 };

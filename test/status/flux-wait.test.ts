@@ -10,7 +10,17 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
-import { apply, crdManifest, crds, gitRepository, kubectl, kustomization, ready, revision, setStatus } from "./fixtures";
+import {
+    apply,
+    crdManifest,
+    crds,
+    gitRepository,
+    kubectl,
+    kustomization,
+    ready,
+    revision,
+    setStatus,
+} from "./fixtures";
 
 const root = path.resolve(__dirname, "..", "..");
 const projectNode = path.join(root, "node_modules", ".bin", "node");
@@ -49,7 +59,11 @@ function fakeFlux(kubeconfig: string, f: FakeFlux): { stop: () => Promise<void>;
     const asked = new Map<string, number>();
     const created = new Set<string>();
     const list = async (resource: string) =>
-        (JSON.parse((await run("kubectl", [`--kubeconfig=${kubeconfig}`, "get", resource, "-A", "-o", "json"])).stdout) as { items: Obj[] }).items;
+        (
+            JSON.parse(
+                (await run("kubectl", [`--kubeconfig=${kubeconfig}`, "get", resource, "-A", "-o", "json"])).stdout,
+            ) as { items: Obj[] }
+        ).items;
     const patch = (resource: string, o: Obj, status: object) =>
         run("kubectl", [
             `--kubeconfig=${kubeconfig}`,
@@ -135,7 +149,14 @@ function fluxWait(args: string[]): Promise<{ code: number; stdout: string; stder
 }
 
 function appliedRevision(kubeconfig: string, name: string): string {
-    return kubectl(kubeconfig, ["-n", "flux-system", "get", `${KS}/${name}`, "-o", "jsonpath={.status.lastAppliedRevision}"]);
+    return kubectl(kubeconfig, [
+        "-n",
+        "flux-system",
+        "get",
+        `${KS}/${name}`,
+        "-o",
+        "jsonpath={.status.lastAppliedRevision}",
+    ]);
 }
 
 describe("flux-wait (real API server)", function () {
@@ -148,7 +169,12 @@ describe("flux-wait (real API server)", function () {
         const kc = cluster.kubeconfig;
         flags = ["staging", `--kubeconfig=${kc}`, `--context=${cluster.context}`, `--revision=${newSha}`];
         apply(kc, crds.map(crdManifest));
-        kubectl(kc, ["wait", "--for=condition=Established", "--timeout=60s", ...crds.map((c) => `crd/${c.plural}.${c.group}`)]);
+        kubectl(kc, [
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            ...crds.map((c) => `crd/${c.plural}.${c.group}`),
+        ]);
         apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } }]);
     });
 
@@ -157,7 +183,11 @@ describe("flux-wait (real API server)", function () {
         const kc = cluster.kubeconfig;
         kubectl(kc, ["-n", "flux-system", "delete", KS, "--all", "--wait=true"]);
         kubectl(kc, ["-n", "flux-system", "delete", GIT, "--all", "--wait=true"]);
-        apply(kc, [gitRepository, kustomization("infrastructure", "./infrastructure/configs"), kustomization("apps", "./apps/staging")]);
+        apply(kc, [
+            gitRepository,
+            kustomization("infrastructure", "./infrastructure/configs"),
+            kustomization("apps", "./apps/staging"),
+        ]);
         setStatus(kc, GIT, "flux-system", "flux-system", {
             observedGeneration: 1,
             artifact: { revision },
@@ -179,7 +209,11 @@ describe("flux-wait (real API server)", function () {
     it("waits for the GitRepository to fetch the up's commit before asking the Kustomizations, so they apply it", async () => {
         // The fetch takes a few seconds; a Kustomization asked at the same moment
         // would apply the old revision and report Ready.
-        const flux = fakeFlux(cluster.kubeconfig, { head: newSha, fetchMs: 3000, kustomizations: { infrastructure: "ready", apps: "ready" } });
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: newSha,
+            fetchMs: 3000,
+            kustomizations: { infrastructure: "ready", apps: "ready" },
+        });
         try {
             const r = await fluxWait(flags);
             assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
@@ -214,7 +248,8 @@ describe("flux-wait (real API server)", function () {
     });
 
     it("fails with the message of a Kustomization created after the request when it fails", async () => {
-        const msg = "health check failed after 30s: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']";
+        const msg =
+            "health check failed after 30s: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']";
         const flux = fakeFlux(cluster.kubeconfig, {
             head: newSha,
             fetchMs: 0,
@@ -231,19 +266,56 @@ describe("flux-wait (real API server)", function () {
     });
 
     it("fails at once, saying how to resume it, when a Kustomization or the GitRepository is suspended", async () => {
-        const flux = fakeFlux(cluster.kubeconfig, { head: newSha, fetchMs: 0, kustomizations: { infrastructure: "ready", apps: "ready" } });
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: newSha,
+            fetchMs: 0,
+            kustomizations: { infrastructure: "ready", apps: "ready" },
+        });
         try {
-            kubectl(cluster.kubeconfig, ["-n", "flux-system", "patch", KS, "apps", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+            kubectl(cluster.kubeconfig, [
+                "-n",
+                "flux-system",
+                "patch",
+                KS,
+                "apps",
+                "--type=merge",
+                "-p",
+                '{"spec":{"suspend":true}}',
+            ]);
             const r = await fluxWait([...flags, "--timeout=120"]);
             assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-            assert.match(r.stderr, /Kustomization flux-system\/apps is suspended \(spec\.suspend: true\).*flux resume kustomization apps -n flux-system/);
+            assert.match(
+                r.stderr,
+                /Kustomization flux-system\/apps is suspended \(spec\.suspend: true\).*flux resume kustomization apps -n flux-system/,
+            );
             assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
 
-            kubectl(cluster.kubeconfig, ["-n", "flux-system", "patch", KS, "apps", "--type=merge", "-p", '{"spec":{"suspend":false}}']);
-            kubectl(cluster.kubeconfig, ["-n", "flux-system", "patch", GIT, "flux-system", "--type=merge", "-p", '{"spec":{"suspend":true}}']);
+            kubectl(cluster.kubeconfig, [
+                "-n",
+                "flux-system",
+                "patch",
+                KS,
+                "apps",
+                "--type=merge",
+                "-p",
+                '{"spec":{"suspend":false}}',
+            ]);
+            kubectl(cluster.kubeconfig, [
+                "-n",
+                "flux-system",
+                "patch",
+                GIT,
+                "flux-system",
+                "--type=merge",
+                "-p",
+                '{"spec":{"suspend":true}}',
+            ]);
             const g = await fluxWait([...flags, "--timeout=120"]);
             assert.equal(g.code, 1, `${g.stdout}\n${g.stderr}`);
-            assert.match(g.stderr, /GitRepository flux-system\/flux-system is suspended .*flux resume source git flux-system -n flux-system/);
+            assert.match(
+                g.stderr,
+                /GitRepository flux-system\/flux-system is suspended .*flux resume source git flux-system -n flux-system/,
+            );
             assert.ok(g.ms < 30_000, `took ${g.ms} ms`);
         } finally {
             await flux.stop();
@@ -252,7 +324,11 @@ describe("flux-wait (real API server)", function () {
 
     it("times out naming the GitRepository while it is still on the previous commit", async () => {
         // The source never answers: Ready=True on the old revision must not count.
-        const flux = fakeFlux(cluster.kubeconfig, { head: newSha, fetchMs: 3_600_000, kustomizations: { infrastructure: "ready", apps: "ready" } });
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: newSha,
+            fetchMs: 3_600_000,
+            kustomizations: { infrastructure: "ready", apps: "ready" },
+        });
         try {
             const r = await fluxWait([...flags, "--timeout=6"]);
             assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
@@ -262,7 +338,10 @@ describe("flux-wait (real API server)", function () {
                     `timed out after 6s waiting for the sources; not Ready:\\n {2}GitRepository flux-system/flux-system: waiting for ${newSha.slice(0, 12)} \\(now ${revision}`,
                 ),
             );
-            assert.ok(!flux.handled.some((h) => h.startsWith("Kustomization/")), `Kustomizations were asked before the source had the commit: ${flux.handled}`);
+            assert.ok(
+                !flux.handled.some((h) => h.startsWith("Kustomization/")),
+                `Kustomizations were asked before the source had the commit: ${flux.handled}`,
+            );
             assert.equal(appliedRevision(cluster.kubeconfig, "apps"), revision);
         } finally {
             await flux.stop();
@@ -271,11 +350,18 @@ describe("flux-wait (real API server)", function () {
 
     it("accepts a later head the GitRepository fetched after the request (the branch moved on)", async () => {
         const later = "0badc0de".repeat(5);
-        const flux = fakeFlux(cluster.kubeconfig, { head: later, fetchMs: 0, kustomizations: { infrastructure: "ready", apps: "ready" } });
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: later,
+            fetchMs: 0,
+            kustomizations: { infrastructure: "ready", apps: "ready" },
+        });
         try {
             const r = await fluxWait(flags);
             assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-            assert.match(r.stdout, new RegExp(`at main@sha1:${later}, fetched after ${newSha.slice(0, 12)} was pushed`));
+            assert.match(
+                r.stdout,
+                new RegExp(`at main@sha1:${later}, fetched after ${newSha.slice(0, 12)} was pushed`),
+            );
             assert.equal(appliedRevision(cluster.kubeconfig, "apps"), `main@sha1:${later}`);
         } finally {
             await flux.stop();
@@ -283,8 +369,13 @@ describe("flux-wait (real API server)", function () {
     });
 
     it("fails with the failing Kustomization's own message", async () => {
-        const msg = "health check failed after 30s: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']";
-        const flux = fakeFlux(cluster.kubeconfig, { head: newSha, fetchMs: 0, kustomizations: { infrastructure: "ready", apps: { fail: msg } } });
+        const msg =
+            "health check failed after 30s: timeout waiting for: [Deployment/podinfo/podinfo status: 'InProgress']";
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: newSha,
+            fetchMs: 0,
+            kustomizations: { infrastructure: "ready", apps: { fail: msg } },
+        });
         try {
             const r = await fluxWait(flags);
             assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
@@ -296,11 +387,18 @@ describe("flux-wait (real API server)", function () {
 
     it("times out naming the Kustomization whose reconciliation was never handled", async () => {
         // Status left Ready=True from the previous commit must not count: the new request is unanswered.
-        const flux = fakeFlux(cluster.kubeconfig, { head: newSha, fetchMs: 0, kustomizations: { infrastructure: "ready", apps: "ignore" } });
+        const flux = fakeFlux(cluster.kubeconfig, {
+            head: newSha,
+            fetchMs: 0,
+            kustomizations: { infrastructure: "ready", apps: "ignore" },
+        });
         try {
             const r = await fluxWait([...flags, "--timeout=8"]);
             assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-            assert.match(r.stderr, /timed out after 8s; not Ready:\n {2}Kustomization flux-system\/apps: waiting for the controller/);
+            assert.match(
+                r.stderr,
+                /timed out after 8s; not Ready:\n {2}Kustomization flux-system\/apps: waiting for the controller/,
+            );
             assert.doesNotMatch(r.stderr, /infrastructure/);
         } finally {
             await flux.stop();

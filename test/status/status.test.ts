@@ -30,13 +30,23 @@ const projectNode = path.join(root, "node_modules", ".bin", "node");
 const node = fs.existsSync(projectNode) ? projectNode : process.execPath;
 const tsNode = require.resolve("ts-node/register/transpile-only");
 
-function status(args: string[], cwd = root, extraEnv: NodeJS.ProcessEnv = {}): { code: number; stdout: string; stderr: string } {
+function status(
+    args: string[],
+    cwd = root,
+    extraEnv: NodeJS.ProcessEnv = {},
+): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(node, ["-r", tsNode, path.join(root, "cli", "status.ts"), ...args], {
         cwd,
         encoding: "utf8",
         timeout: 120_000,
         // KUBECONFIG unusable: only the target chosen by flags or settings may be read.
-        env: { ...process.env, KUBECONFIG: "/nonexistent", TS_NODE_PROJECT: path.join(root, "tsconfig.json"), GITOPS_KYVERNO_CLI: "", ...extraEnv },
+        env: {
+            ...process.env,
+            KUBECONFIG: "/nonexistent",
+            TS_NODE_PROJECT: path.join(root, "tsconfig.json"),
+            GITOPS_KYVERNO_CLI: "",
+            ...extraEnv,
+        },
     });
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -49,7 +59,11 @@ describe("status (real API server)", function () {
 
     const healthy = (): void => {
         apply(kc, [podinfoDeployment, kyvernoDeployment]);
-        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", { replicas: 1, readyReplicas: 1, availableReplicas: 1 });
+        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", {
+            replicas: 1,
+            readyReplicas: 1,
+            availableReplicas: 1,
+        });
         const gitRepo = "gitrepositories.source.toolkit.fluxcd.io";
         setStatus(kc, gitRepo, "flux-system", "flux-system", {
             observedGeneration: generation(kc, gitRepo, "flux-system", "flux-system"),
@@ -65,7 +79,9 @@ describe("status (real API server)", function () {
             });
         }
         for (const p of ["add-restricted-security-context", "resolve-image-digest"]) {
-            setStatus(kc, "clusterpolicies.kyverno.io", p, undefined, { conditions: [ready("True", "Ready", "Succeeded")] });
+            setStatus(kc, "clusterpolicies.kyverno.io", p, undefined, {
+                conditions: [ready("True", "Ready", "Succeeded")],
+            });
         }
     };
 
@@ -74,7 +90,12 @@ describe("status (real API server)", function () {
         kc = cluster.kubeconfig;
         flags = ["staging", `--kubeconfig=${kc}`, `--context=${cluster.context}`];
         apply(kc, crds.map(crdManifest));
-        kubectl(kc, ["wait", "--for=condition=Established", "--timeout=60s", ...crds.map((c) => `crd/${c.plural}.${c.group}`)]);
+        kubectl(kc, [
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            ...crds.map((c) => `crd/${c.plural}.${c.group}`),
+        ]);
         apply(kc, [
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "flux-system" } },
             { apiVersion: "v1", kind: "Namespace", metadata: { name: "podinfo" } },
@@ -97,7 +118,10 @@ describe("status (real API server)", function () {
         const r = status(flags);
         assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
         assert.match(r.stdout, /environment staging/);
-        assert.match(r.stdout, new RegExp(`ok +GitRepository flux-system/flux-system +Ready=True, revision ${revision}`));
+        assert.match(
+            r.stdout,
+            new RegExp(`ok +GitRepository flux-system/flux-system +Ready=True, revision ${revision}`),
+        );
         for (const k of ["apps", "flux-system", "infrastructure"]) {
             assert.match(r.stdout, new RegExp(`ok +Kustomization flux-system/${k} +Ready=True, revision ${revision}`));
         }
@@ -105,21 +129,39 @@ describe("status (real API server)", function () {
         assert.match(r.stdout, /ok +ClusterPolicy resolve-image-digest +Ready=True/);
         assert.match(r.stdout, /ok +Deployment kyverno\/kyverno-admission-controller +1 of 1 replicas available/);
         assert.match(r.stdout, /ok +Deployment podinfo\/podinfo securityContext +restricted on every container/);
-        assert.match(r.stdout, /ok +Deployment podinfo\/podinfo images +ghcr\.io\/stefanprodan\/podinfo:6\.7\.1@sha256:/);
+        assert.match(
+            r.stdout,
+            /ok +Deployment podinfo\/podinfo images +ghcr\.io\/stefanprodan\/podinfo:6\.7\.1@sha256:/,
+        );
         assert.match(r.stdout, /all ready/);
     });
 
     it("exits non-zero naming a Kustomization that is not Ready and an image given by tag", () => {
         healthy();
         setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", {
-            conditions: [ready("False", "kustomize build failed: accumulating resources: missing podinfo/release.yaml")],
+            conditions: [
+                ready("False", "kustomize build failed: accumulating resources: missing podinfo/release.yaml"),
+            ],
         });
-        kubectl(kc, ["-n", "podinfo", "set", "image", "deployment/podinfo", "podinfod=ghcr.io/stefanprodan/podinfo:6.7.1"]);
+        kubectl(kc, [
+            "-n",
+            "podinfo",
+            "set",
+            "image",
+            "deployment/podinfo",
+            "podinfod=ghcr.io/stefanprodan/podinfo:6.7.1",
+        ]);
         const r = status(flags);
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
         assert.match(r.stderr, /not ready \(2\)/);
-        assert.match(r.stderr, /Kustomization flux-system\/apps: Ready=False ReconciliationFailed: kustomize build failed: accumulating resources/);
-        assert.match(r.stderr, /Deployment podinfo\/podinfo images: container podinfod image ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 is not pinned by digest/);
+        assert.match(
+            r.stderr,
+            /Kustomization flux-system\/apps: Ready=False ReconciliationFailed: kustomize build failed: accumulating resources/,
+        );
+        assert.match(
+            r.stderr,
+            /Deployment podinfo\/podinfo images: container podinfod image ghcr\.io\/stefanprodan\/podinfo:6\.7\.1 is not pinned by digest/,
+        );
         // What is healthy is not named as a failure.
         assert.doesNotMatch(r.stderr, /GitRepository|infrastructure|ClusterPolicy|securityContext/);
     });
@@ -141,7 +183,10 @@ describe("status (real API server)", function () {
         ]);
         const r = status(flags);
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-        assert.match(r.stderr, /ClusterPolicy resolve-image-digest: Ready=False: policy is not ready: webhook not configured/);
+        assert.match(
+            r.stderr,
+            /ClusterPolicy resolve-image-digest: Ready=False: policy is not ready: webhook not configured/,
+        );
         assert.match(
             r.stderr,
             /Deployment podinfo\/podinfo securityContext: container podinfod lacks readOnlyRootFilesystem: true, capabilities\.drop: \[ALL\]/,
@@ -152,11 +197,17 @@ describe("status (real API server)", function () {
     it("names Kyverno as the cause when its admission controller is down and Flux's apply was refused by its webhook", () => {
         healthy();
         kubectl(kc, ["-n", "kyverno", "scale", "deployment/kyverno-admission-controller", "--replicas=0"]);
-        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", { replicas: 0, readyReplicas: 0, availableReplicas: 0 });
+        setStatus(kc, "deployments.apps", kyvernoDeployment.metadata.name, "kyverno", {
+            replicas: 0,
+            readyReplicas: 0,
+            availableReplicas: 0,
+        });
         const refused =
             'Deployment/podinfo/podinfo dry-run failed: Internal error occurred: failed calling webhook "mutate.kyverno.svc-fail": failed to call webhook: ' +
             'Post "https://kyverno-svc.kyverno.svc:443/mutate/fail?timeout=15s": dial tcp 10.96.0.20:443: connect: connection refused';
-        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", { conditions: [ready("False", refused)] });
+        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", {
+            conditions: [ready("False", refused)],
+        });
         const r = status(flags);
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
         assert.match(
@@ -177,7 +228,9 @@ describe("status (real API server)", function () {
             "Deployment/podinfo/podinfo dry-run failed: admission webhook denied: ValidatingAdmissionPolicy 'require-kyverno-mutation' " +
             "with binding 'require-kyverno-mutation' denied request: Deployment podinfo: image ghcr.io/stefanprodan/podinfo:6.9.2 is not pinned " +
             "by digest: Kyverno's resolve-image-digest policy did not mutate it";
-        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", { conditions: [ready("False", refused)] });
+        setStatus(kc, "kustomizations.kustomize.toolkit.fluxcd.io", "apps", "flux-system", {
+            conditions: [ready("False", refused)],
+        });
         const r = status(flags);
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
         assert.match(
@@ -199,7 +252,10 @@ describe("status (real API server)", function () {
         ]);
         const r = status(flags);
         assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
-        assert.match(r.stderr, /Kustomization flux-system\/infrastructure: Ready=True but generation 2 not yet reconciled/);
+        assert.match(
+            r.stderr,
+            /Kustomization flux-system\/infrastructure: Ready=True but generation 2 not yet reconciled/,
+        );
     });
 
     it("reads kubeconfig, kubeContext and environment from the stack's settings file", () => {
@@ -213,7 +269,12 @@ describe("status (real API server)", function () {
             );
             const r = status(["prod-eu"], dir);
             assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-            assert.match(r.stdout, new RegExp(`environment production: kubeconfig ${kc.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, context status-test`));
+            assert.match(
+                r.stdout,
+                new RegExp(
+                    `environment production: kubeconfig ${kc.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}, context status-test`,
+                ),
+            );
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -223,10 +284,18 @@ describe("status (real API server)", function () {
         const r = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"]);
         assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
         assert.match(r.stderr, /cannot reach the cluster/);
-        assert.match(r.stderr, /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/);
+        assert.match(
+            r.stderr,
+            /To point stack staging at your cluster: pulumi config set kubeContext <context> --stack staging/,
+        );
         // Run by cli/stack.sh on its local backend: the command that reaches it.
-        const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, { GITOPS_KYVERNO_CLI: "npm" });
-        assert.match(viaNpm.stderr, /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/);
+        const viaNpm = status(["staging", `--kubeconfig=${kc}`, "--context=no-such-context"], root, {
+            GITOPS_KYVERNO_CLI: "npm",
+        });
+        assert.match(
+            viaNpm.stderr,
+            /To point stack staging at your cluster: npm run pulumi -- config set kubeContext <context> --stack staging/,
+        );
     });
 
     it("prints its usage as the npm command that runs it", () => {

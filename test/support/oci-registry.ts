@@ -27,19 +27,31 @@ function sha256(data: Buffer): string {
 }
 
 /** Starts the registry; with `requireAuth`, every request gets 401 as a private registry gives an anonymous client. */
-export async function startOciRegistry(images: RegistryImage[], opts: { requireAuth?: boolean } = {}): Promise<OciRegistry> {
+export async function startOciRegistry(
+    images: RegistryImage[],
+    opts: { requireAuth?: boolean } = {},
+): Promise<OciRegistry> {
     const manifests = new Map<string, Buffer>();
     const blobs = new Map<string, Buffer>();
     for (const img of images) {
         const config = Buffer.from(
-            JSON.stringify({ architecture: "amd64", os: "linux", config: { Labels: { tag: img.tag } }, rootfs: { type: "layers", diff_ids: [] } }),
+            JSON.stringify({
+                architecture: "amd64",
+                os: "linux",
+                config: { Labels: { tag: img.tag } },
+                rootfs: { type: "layers", diff_ids: [] },
+            }),
         );
         blobs.set(`${img.repository}@${sha256(config)}`, config);
         const manifest = Buffer.from(
             JSON.stringify({
                 schemaVersion: 2,
                 mediaType: MANIFEST_TYPE,
-                config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+                config: {
+                    mediaType: "application/vnd.oci.image.config.v1+json",
+                    digest: sha256(config),
+                    size: config.length,
+                },
                 layers: [],
             }),
         );
@@ -50,7 +62,10 @@ export async function startOciRegistry(images: RegistryImage[], opts: { requireA
         const url = req.url ?? "";
         requests.push(`${req.method} ${url}`);
         if (opts.requireAuth) {
-            res.writeHead(401, { "WWW-Authenticate": 'Basic realm="test-registry"', "Content-Type": "application/json" });
+            res.writeHead(401, {
+                "WWW-Authenticate": 'Basic realm="test-registry"',
+                "Content-Type": "application/json",
+            });
             res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
             return;
         }
@@ -59,13 +74,23 @@ export async function startOciRegistry(images: RegistryImage[], opts: { requireA
             return;
         }
         const m = /^\/v2\/(.+)\/(manifests|blobs)\/([^/]+)$/.exec(url);
-        const body = m ? (m[2] === "manifests" ? manifests.get(`${m[1]}:${m[3]}`) : blobs.get(`${m[1]}@${m[3]}`)) : undefined;
+        const body = m
+            ? m[2] === "manifests"
+                ? manifests.get(`${m[1]}:${m[3]}`)
+                : blobs.get(`${m[1]}@${m[3]}`)
+            : undefined;
         if (!m || !body) {
-            res.writeHead(404, { "Content-Type": "application/json" }).end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: url }] }));
+            res.writeHead(404, { "Content-Type": "application/json" }).end(
+                JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN", message: url }] }),
+            );
             return;
         }
         const type = m[2] === "manifests" ? MANIFEST_TYPE : "application/octet-stream";
-        res.writeHead(200, { "Content-Type": type, "Content-Length": body.length, "Docker-Content-Digest": sha256(body) });
+        res.writeHead(200, {
+            "Content-Type": type,
+            "Content-Length": body.length,
+            "Docker-Content-Digest": sha256(body),
+        });
         res.end(req.method === "HEAD" ? undefined : body);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -9,7 +9,11 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { GitOpsEnvironment } from "../../components/gitops-environment";
-import { DeployKeyAccessInputs, DeployKeyAccessProvider, checkReadAccess } from "../../components/deploy-key-access/provider";
+import {
+    DeployKeyAccessInputs,
+    DeployKeyAccessProvider,
+    checkReadAccess,
+} from "../../components/deploy-key-access/provider";
 import { upCommand } from "../../stacks/pulumi-command";
 import { loadSettings } from "../../stacks/settings";
 import { GitSshServer, SshKeyPair, startGitSshServer } from "../../local-cluster/git-server";
@@ -50,12 +54,18 @@ describe("the deploy key's read-access check", function () {
         const err = await rejection(checkReadAccess(inputs()));
         const seconds = (Date.now() - started) / 1000;
         assert.ok(seconds >= 2 && seconds < 8, `took ${seconds} s with a 3 s grace window`);
-        assert.ok(err.message.startsWith(`the fleet repository at ${url} refuses the deploy key of stack staging (git: `), err.message);
+        assert.ok(
+            err.message.startsWith(`the fleet repository at ${url} refuses the deploy key of stack staging (git: `),
+            err.message,
+        );
         assert.match(err.message, /Permission denied \(publickey/);
         assert.ok(err.message.includes(`READ-ONLY`), err.message);
         assert.ok(err.message.includes(`\n    ${inputs().publicKey}\n`), err.message);
         assert.ok(err.message.endsWith("then run: npm run up -- staging"), err.message);
-        assert.ok(!err.message.includes("PRIVATE KEY") && !err.message.includes(key.privateKey.split("\n")[1]), "the message holds the private key");
+        assert.ok(
+            !err.message.includes("PRIVATE KEY") && !err.message.includes(key.privateKey.split("\n")[1]),
+            "the message holds the private key",
+        );
     });
 
     it("passes at once for an authorized key, and when the server authorizes it during the grace window", async () => {
@@ -75,16 +85,26 @@ describe("the deploy key's read-access check", function () {
         let started = Date.now();
         const hostKey = await rejection(checkReadAccess(inputs({ knownHosts: other, graceSeconds: 20 })));
         assert.ok(Date.now() - started < 5000, "a host key mismatch waited out the grace window");
-        assert.match(hostKey.message, /does not present a host key listed in the setting gitKnownHosts .*then run: npm run up -- staging$/s);
+        assert.match(
+            hostKey.message,
+            /does not present a host key listed in the setting gitKnownHosts .*then run: npm run up -- staging$/s,
+        );
 
         started = Date.now();
-        const down = await rejection(checkReadAccess(inputs({ url: "ssh://git@127.0.0.1:1/fleet.git", graceSeconds: 20 })));
+        const down = await rejection(
+            checkReadAccess(inputs({ url: "ssh://git@127.0.0.1:1/fleet.git", graceSeconds: 20 })),
+        );
         assert.ok(Date.now() - started < 5000, "an unreachable server waited out the grace window");
-        assert.match(down.message, /^cannot reach the Git server of ssh:\/\/git@127\.0\.0\.1:1\/fleet\.git .*Connection refused.*start it \(or fix gitUrl\)/);
+        assert.match(
+            down.message,
+            /^cannot reach the Git server of ssh:\/\/git@127\.0\.0\.1:1\/fleet\.git .*Connection refused.*start it \(or fix gitUrl\)/,
+        );
     });
 
     it("keeps its message when closure-serialized as the engine runs it, and stores no private key", async () => {
-        const { text } = await pulumi.runtime.serializeFunction(() => new DeployKeyAccessProvider(), { allowSecrets: true });
+        const { text } = await pulumi.runtime.serializeFunction(() => new DeployKeyAccessProvider(), {
+            allowSecrets: true,
+        });
         const file = path.join(dir, "provider.js");
         fs.writeFileSync(file, text);
         const provider = (require(file) as { handler: () => DeployKeyAccessProvider }).handler();
@@ -100,7 +120,11 @@ describe("the deploy key's read-access check", function () {
     it("checks again only when the key, the URL or the host keys change", async () => {
         const provider = new DeployKeyAccessProvider();
         const olds = { url, knownHosts: git.knownHosts, publicKey: inputs().publicKey };
-        assert.strictEqual((await provider.diff("id", olds, inputs({ upCommand: "pulumi up --stack staging", graceSeconds: 9 }))).changes, false);
+        assert.strictEqual(
+            (await provider.diff("id", olds, inputs({ upCommand: "pulumi up --stack staging", graceSeconds: 9 })))
+                .changes,
+            false,
+        );
         for (const change of [{ url: `${url}x` }, { knownHosts: "x" }, { publicKey: "ssh-ed25519 AAAA" }]) {
             assert.strictEqual((await provider.diff("id", olds, inputs(change))).changes, true, JSON.stringify(change));
         }
@@ -134,7 +158,13 @@ describe("an environment on an SSH Git server", () => {
         const capture: pulumi.ResourceTransformation = (args) => {
             const deps = args.opts.dependsOn;
             const dependsOn = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
-            seen.push({ type: args.type, resource: args.resource, dependsOn, parent: args.opts.parent, props: args.props });
+            seen.push({
+                type: args.type,
+                resource: args.resource,
+                dependsOn,
+                parent: args.opts.parent,
+                props: args.props,
+            });
             return undefined;
         };
         env = new GitOpsEnvironment("staging", { settings: loadSettings("staging") }, { transformations: [capture] });

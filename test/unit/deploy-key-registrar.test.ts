@@ -38,7 +38,9 @@ describe("the local harness's deploy key registrar", () => {
 
     it("authorizes each new key once, read-only, soon after the state holds it, and stops", async () => {
         const authorized: string[] = [];
-        const git = { authorize: (key: string, access: string) => authorized.push(`${access} ${key}`) } as unknown as GitSshServer;
+        const git = {
+            authorize: (key: string, access: string) => authorized.push(`${access} ${key}`),
+        } as unknown as GitSshServer;
         const files = stackStateFiles(dir, "staging");
         const registrar = registerDeployKeys(git, files, 20);
         try {

@@ -26,7 +26,11 @@ describe("what a destroy leaves", () => {
     it("the README removes exactly the Flux Operator's CRDs, which its chart keeps", function () {
         // The chart's templates/crds.yaml is these CRDs, each annotated keep; the chart is
         // not among the tools here, so the names come from the operator's own config/crd.
-        const bases = existingOrSkip(this, fluxOperatorDirs(path.join("config", "crd", "bases")), `CRDs of flux-operator v${fluxOperatorRelease}`);
+        const bases = existingOrSkip(
+            this,
+            fluxOperatorDirs(path.join("config", "crd", "bases")),
+            `CRDs of flux-operator v${fluxOperatorRelease}`,
+        );
         const crds = files(bases).map((f) => YAML.parse(fs.readFileSync(f, "utf8")) as Crd);
         const remove = /^kubectl delete crd (.+)$/m.exec(readme);
         assert.ok(remove, "the README has no `kubectl delete crd` line");
@@ -38,15 +42,27 @@ describe("what a destroy leaves", () => {
 
     it("Kyverno's and cert-manager's charts keep only what the README says goes anyway", function () {
         const { kyverno, certManager } = chartDefaults;
-        const unpacked = path.join(toolsCache, "local-charts", `kyverno-${kyverno.version}.cert-manager-${certManager.version}`, "charts");
-        const charts = existingOrSkip(this, [unpacked], "unpacked kyverno and cert-manager charts (scripts/tools/local-charts.sh)");
+        const unpacked = path.join(
+            toolsCache,
+            "local-charts",
+            `kyverno-${kyverno.version}.cert-manager-${certManager.version}`,
+            "charts",
+        );
+        const charts = existingOrSkip(
+            this,
+            [unpacked],
+            "unpacked kyverno and cert-manager charts (scripts/tools/local-charts.sh)",
+        );
         const templates = files(charts).filter((f) => f.split(path.sep).includes("templates"));
         const keeps = (f: string) => /helm\.sh\/resource-policy/.test(fs.readFileSync(f, "utf8"));
         const kept = templates.filter(keeps).map((f) => path.relative(charts, f));
         // Kyverno's ConfigMap, in the release's namespace, which the program deletes after the release.
         const configMap = path.join("kyverno", "templates", "config", "configmap.yaml");
         assert.ok(kept.includes(configMap), kept.join("\n"));
-        assert.match(fs.readFileSync(path.join(charts, configMap), "utf8"), /namespace: \{\{ template "kyverno\.namespace" \. \}\}/);
+        assert.match(
+            fs.readFileSync(path.join(charts, configMap), "utf8"),
+            /namespace: \{\{ template "kyverno\.namespace" \. \}\}/,
+        );
         assert.match(readme, /Kyverno's chart keeps its ConfigMap `kyverno` \(`config\.preserve`\)/);
         // cert-manager's CRDs, annotated only under crds.keep, which the program sets to false.
         for (const file of kept.filter((f) => f !== configMap)) {
@@ -57,6 +73,9 @@ describe("what a destroy leaves", () => {
                 file,
             );
         }
-        assert.match(readme, /cert-manager's CRDs are annotated only with `crds\.keep`, which the\s+program sets to false/);
+        assert.match(
+            readme,
+            /cert-manager's CRDs are annotated only with `crds\.keep`, which the\s+program sets to false/,
+        );
     });
 });

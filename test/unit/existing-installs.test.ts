@@ -3,7 +3,11 @@
 // not take other teams' cert-manager objects with cert-manager's CRDs unasked.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { CrdsGuardInputs, CrdsGuardProvider, guardedResources } from "../../components/cert-manager/crds-guard-provider";
+import {
+    CrdsGuardInputs,
+    CrdsGuardProvider,
+    guardedResources,
+} from "../../components/cert-manager/crds-guard-provider";
 import type { ListedObject, ListObjects } from "../../components/existing-installs/cluster-reads";
 import { ExistingInstallsProvider } from "../../components/existing-installs/provider";
 import { foreignInstalls, stackLabelKey, stackLabelValue } from "../../components/existing-installs/rules";
@@ -13,8 +17,14 @@ import { byType, dynamicType, githubConfig, installMocks, one, runProgram, settl
 import { problemOf, settingsProblems } from "./support/settings-problems";
 
 const ours = stackLabelValue("gitops-kyverno", "staging");
-const ns = (name: string, labels?: Record<string, string>): ListedObject => ({ kind: "Namespace", metadata: { name, labels } });
-const helm = (release: string, namespace: string) => ({ "meta.helm.sh/release-name": release, "meta.helm.sh/release-namespace": namespace });
+const ns = (name: string, labels?: Record<string, string>): ListedObject => ({
+    kind: "Namespace",
+    metadata: { name, labels },
+});
+const helm = (release: string, namespace: string) => ({
+    "meta.helm.sh/release-name": release,
+    "meta.helm.sh/release-namespace": namespace,
+});
 const crd = (name: string, annotations?: Record<string, string>): ListedObject => ({
     kind: "CustomResourceDefinition",
     metadata: { name, annotations },
@@ -34,7 +44,11 @@ function cluster(objects: Record<string, ListedObject[] | null>): { list: ListOb
 describe("installs the stack did not make", () => {
     it("are a namespace of the program's names without this stack's label, and CRDs of another release", () => {
         const found = foreignInstalls(
-            [ns("kyverno"), ns("flux-system", { [stackLabelKey]: "gitops-kyverno.production" }), ns("cert-manager", { [stackLabelKey]: ours })],
+            [
+                ns("kyverno"),
+                ns("flux-system", { [stackLabelKey]: "gitops-kyverno.production" }),
+                ns("cert-manager", { [stackLabelKey]: ours }),
+            ],
             [
                 crd("certificates.cert-manager.io", helm("certs", "security")),
                 crd("issuers.cert-manager.io"),
@@ -58,7 +72,10 @@ describe("installs the stack did not make", () => {
         const mine = { [stackLabelKey]: ours };
         const found = foreignInstalls(
             [ns("kyverno", mine), ns("cert-manager", mine), ns("default")],
-            [crd("fluxinstances.fluxcd.controlplane.io", helm("flux-operator", "flux-system")), crd("clusterpolicies.kyverno.io", helm("kyverno", "kyverno"))],
+            [
+                crd("fluxinstances.fluxcd.controlplane.io", helm("flux-operator", "flux-system")),
+                crd("clusterpolicies.kyverno.io", helm("kyverno", "kyverno")),
+            ],
             ours,
         );
         assert.deepStrictEqual(found, []);
@@ -74,13 +91,27 @@ describe("installs the stack did not make", () => {
         const inputs = { stack: "staging", stackLabel: ours, context: "prod-eks" };
 
         it("refuses a new stack on such a cluster, naming each object and the ways on", async () => {
-            const c = cluster({ namespaces: [ns("kyverno")], customresourcedefinitions: [crd("certificates.cert-manager.io")] });
+            const c = cluster({
+                namespaces: [ns("kyverno")],
+                customresourcedefinitions: [crd("certificates.cert-manager.io")],
+            });
             const provider = new ExistingInstallsProvider(c.list);
             await assert.rejects(provider.check({}, inputs), (e: Error) => {
-                assert.match(e.message, /^This cluster already has Kyverno and cert-manager installed, not by this stack\. Nothing was changed\./);
+                assert.match(
+                    e.message,
+                    /^This cluster already has Kyverno and cert-manager installed, not by this stack\. Nothing was changed\./,
+                );
                 assert.ok(e.message.includes(`  - Kyverno: namespace kyverno (no ${stackLabelKey} label)`), e.message);
-                assert.ok(e.message.includes("  - cert-manager: CRD certificates.cert-manager.io (not installed by Helm)"), e.message);
-                assert.ok(e.message.includes(`  kubectl --context prod-eks label namespace kyverno ${stackLabelKey}=${ours} --overwrite`), e.message);
+                assert.ok(
+                    e.message.includes("  - cert-manager: CRD certificates.cert-manager.io (not installed by Helm)"),
+                    e.message,
+                );
+                assert.ok(
+                    e.message.includes(
+                        `  kubectl --context prod-eks label namespace kyverno ${stackLabelKey}=${ours} --overwrite`,
+                    ),
+                    e.message,
+                );
                 return true;
             });
             assert.deepStrictEqual(c.asked.sort(), ["customresourcedefinitions", "namespaces"]);
@@ -107,17 +138,27 @@ describe("cert-manager's CRDs on destroy", () => {
     });
 
     it("are not removed while objects this stack did not create are left, naming them and the setting", async () => {
-        const c = cluster({ [guardedResources]: [cert("shop", "tls"), { kind: "ClusterIssuer", metadata: { name: "letsencrypt" } }] });
+        const c = cluster({
+            [guardedResources]: [cert("shop", "tls"), { kind: "ClusterIssuer", metadata: { name: "letsencrypt" } }],
+        });
         await assert.rejects(new CrdsGuardProvider(c.list).delete("id", guard("delete")), (e: Error) => {
-            assert.match(e.message, /^cert-manager was not removed: its CRDs go with it, and with them 2 object\(s\) this stack did not create:/);
+            assert.match(
+                e.message,
+                /^cert-manager was not removed: its CRDs go with it, and with them 2 object\(s\) this stack did not create:/,
+            );
             assert.ok(e.message.includes("  - Certificate shop/tls\n  - ClusterIssuer letsencrypt\n"), e.message);
-            assert.ok(e.message.includes("  pulumi config set certManagerCrdsOnDestroy keep --stack staging"), e.message);
+            assert.ok(
+                e.message.includes("  pulumi config set certManagerCrdsOnDestroy keep --stack staging"),
+                e.message,
+            );
             return true;
         });
     });
 
     it("go when only what Flux applied from the fleet is left, or nothing", async () => {
-        const fluxOwned = cluster({ [guardedResources]: [cert("podinfo", "tls", { "kustomize.toolkit.fluxcd.io/namespace": "flux-system" })] });
+        const fluxOwned = cluster({
+            [guardedResources]: [cert("podinfo", "tls", { "kustomize.toolkit.fluxcd.io/namespace": "flux-system" })],
+        });
         await new CrdsGuardProvider(fluxOwned.list).delete("id", guard("delete"));
         const gone = cluster({ [guardedResources]: null });
         await new CrdsGuardProvider(gone.list).delete("id", guard("delete"));
@@ -132,11 +173,19 @@ describe("cert-manager's CRDs on destroy", () => {
 
     it("follow the setting: the chart's crds.keep and the guard's mode; a bad value is refused", async () => {
         for (const mode of ["delete", "keep"] as const) {
-            const registered = installMocks("staging", githubConfig(mode === "keep" ? { certManagerCrdsOnDestroy: "keep" } : {}), ["github:token"]);
+            const registered = installMocks(
+                "staging",
+                githubConfig(mode === "keep" ? { certManagerCrdsOnDestroy: "keep" } : {}),
+                ["github:token"],
+            );
             await runProgram();
-            const release = byType(registered, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.name === "cert-manager");
+            const release = byType(registered, "kubernetes:helm.sh/v3:Release").filter(
+                (r) => r.inputs.name === "cert-manager",
+            );
             const values =
-                release.length === 1 ? release[0].inputs.values : one(registered, "kubernetes-cert-manager:index:CertManager").inputs.helmOptions.values;
+                release.length === 1
+                    ? release[0].inputs.values
+                    : one(registered, "kubernetes-cert-manager:index:CertManager").inputs.helmOptions.values;
             assert.strictEqual(values.crds.keep, mode === "keep", mode);
             assert.strictEqual(one(registered, dynamicType("CertManagerCrdsGuard")).inputs.crdsOnDestroy, mode);
         }
@@ -149,13 +198,27 @@ describe("cert-manager's CRDs on destroy", () => {
 });
 
 describe("the check in the program", () => {
-    const seen: { type: string; name: string; resource: pulumi.Resource; dependsOn: pulumi.Resource[]; parent?: pulumi.Resource; props: any }[] = [];
+    const seen: {
+        type: string;
+        name: string;
+        resource: pulumi.Resource;
+        dependsOn: pulumi.Resource[];
+        parent?: pulumi.Resource;
+        props: any;
+    }[] = [];
     before(async () => {
         installMocks("staging", githubConfig(), ["github:token"]);
         const capture: pulumi.ResourceTransformation = (args) => {
             const deps = args.opts.dependsOn;
             const dependsOn = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
-            seen.push({ type: args.type, name: args.name, resource: args.resource, dependsOn, parent: args.opts.parent, props: args.props });
+            seen.push({
+                type: args.type,
+                name: args.name,
+                resource: args.resource,
+                dependsOn,
+                parent: args.opts.parent,
+                props: args.props,
+            });
             return undefined;
         };
         new GitOpsEnvironment("staging", { settings: loadSettings("staging") }, { transformations: [capture] });
@@ -174,7 +237,11 @@ describe("the check in the program", () => {
                 after(s.parent && byResource.get(s.parent), depth + 1));
         // Only state and keys come first: the providers, the environment component, and the generated deploy key.
         const first = seen.filter(
-            (s) => s !== check && !after(s) && !s.type.startsWith("pulumi:providers:") && s.type !== "gitops-kyverno:index:GitOpsEnvironment",
+            (s) =>
+                s !== check &&
+                !after(s) &&
+                !s.type.startsWith("pulumi:providers:") &&
+                s.type !== "gitops-kyverno:index:GitOpsEnvironment",
         );
         assert.deepStrictEqual(
             first.map((s) => s.type).filter((t) => !t.startsWith("tls:") && t !== "gitops-kyverno:fleet:DeployKey"),

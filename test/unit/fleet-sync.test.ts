@@ -17,13 +17,19 @@ const token = "ghp_secret_token_for_redaction_test_0000";
 /** The provider as the engine runs it, with the stack's config holding this token. */
 function providerWith(githubToken: string): FleetFilesProvider {
     const p = new FleetFilesProvider(new CurrentCredentials({}));
-    void p.configure({ config: { get: (k: string) => (k === "github:token" ? githubToken : undefined), require: () => githubToken } });
+    void p.configure({
+        config: { get: (k: string) => (k === "github:token" ? githubToken : undefined), require: () => githubToken },
+    });
     return p;
 }
 const fleetFilesProvider = providerWith(token);
 
 function git(dir: string, ...args: string[]): string {
-    return execFileSync("git", args, { cwd: dir, encoding: "utf8", env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" } }).trim();
+    return execFileSync("git", args, {
+        cwd: dir,
+        encoding: "utf8",
+        env: { ...process.env, GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1" },
+    }).trim();
 }
 
 function state(url: string, environment: string, files: Record<string, string>): FleetFilesState {
@@ -80,7 +86,9 @@ describe("the fleet-sync provider on a real git repository", function () {
     });
 
     it("applies a change and a removal as one commit, leaving files it never managed", async () => {
-        const first = await fleetFilesProvider.create(state(remote, "staging", tree("staging", { "apps/base/podinfo/old.yaml": "x\n" })));
+        const first = await fleetFilesProvider.create(
+            state(remote, "staging", tree("staging", { "apps/base/podinfo/old.yaml": "x\n" })),
+        );
         // Someone adds a file by hand.
         const clone = path.join(root, "clone");
         git(root, "clone", "--quiet", remote, clone);
@@ -136,7 +144,10 @@ describe("the fleet-sync provider on a real git repository", function () {
     });
 
     it("rejects unsafe paths before touching the repository", async () => {
-        const check = await fleetFilesProvider.check(state(remote, "staging", {}), state(remote, "staging", { "../escape.yaml": "x", ".git/config": "x" }));
+        const check = await fleetFilesProvider.check(
+            state(remote, "staging", {}),
+            state(remote, "staging", { "../escape.yaml": "x", ".git/config": "x" }),
+        );
         assert.strictEqual(check.failures!.length, 1);
         assert.match(check.failures![0].reason, /\.\.\/escape\.yaml.*\.git\/config/);
     });
@@ -177,19 +188,36 @@ describe("the fleet-sync provider on a real git repository", function () {
                 state(remote, "production", { ...older("production"), [overlay]: "# production, more replicas\n" }),
             );
             assert.strictEqual(commits(), before + 1);
-            assert.strictEqual(show(policy), "resources: [policies/new-policy]", "production's update reverted staging's policy change");
+            assert.strictEqual(
+                show(policy),
+                "resources: [policies/new-policy]",
+                "production's update reverted staging's policy change",
+            );
             assert.strictEqual(show(overlay), "# production, more replicas");
-            assert.deepStrictEqual(git(remote, "diff-tree", "--no-commit-id", "--name-only", "-r", "main").split("\n"), [overlay]);
+            assert.deepStrictEqual(
+                git(remote, "diff-tree", "--no-commit-id", "--name-only", "-r", "main").split("\n"),
+                [overlay],
+            );
         });
 
         it("a new environment from an older checkout adds its own paths and only the shared files the branch lacks", async () => {
             await fleetFilesProvider.create(state(remote, "staging", newer("staging")));
             const extra = "apps/base/podinfo/hpa.yaml";
-            await fleetFilesProvider.create(state(remote, "production", { ...older("production"), [extra]: "kind: HorizontalPodAutoscaler\n" }));
-            assert.strictEqual(show(policy), "resources: [policies/new-policy]", "production's create reverted staging's policy change");
+            await fleetFilesProvider.create(
+                state(remote, "production", { ...older("production"), [extra]: "kind: HorizontalPodAutoscaler\n" }),
+            );
+            assert.strictEqual(
+                show(policy),
+                "resources: [policies/new-policy]",
+                "production's create reverted staging's policy change",
+            );
             assert.strictEqual(show(extra), "kind: HorizontalPodAutoscaler");
             const added = git(remote, "diff-tree", "--no-commit-id", "--name-only", "-r", "main").split("\n").sort();
-            assert.deepStrictEqual(added, [extra, "apps/production/kustomization.yaml", "clusters/production/apps.yaml"]);
+            assert.deepStrictEqual(added, [
+                extra,
+                "apps/production/kustomization.yaml",
+                "clusters/production/apps.yaml",
+            ]);
             assert.match(git(remote, "log", "-1", "--format=%B", "main"), /^A apps\/base\/podinfo\/hpa\.yaml$/m);
             assert.doesNotMatch(git(remote, "log", "-1", "--format=%B", "main"), /infrastructure\/configs/);
         });
@@ -200,7 +228,9 @@ describe("the fleet-sync provider on a real git repository", function () {
             const server = await startGitHttpServer("ghp_first_token_000000000000000000000000");
             try {
                 const url = server.createRepository("fleet");
-                const first = await providerWith("ghp_first_token_000000000000000000000000").create(state(url, "staging", tree("staging")));
+                const first = await providerWith("ghp_first_token_000000000000000000000000").create(
+                    state(url, "staging", tree("staging")),
+                );
                 assert.ok(!JSON.stringify(first.outs).includes("ghp_first_token"), "the token is in the state");
                 // Rotation: the first token is revoked, the stack's config holds the second.
                 server.token = "ghp_second_token_00000000000000000000000";
@@ -210,11 +240,21 @@ describe("the fleet-sync provider on a real git repository", function () {
                 assert.strictEqual(diff.changes, false, "the rotation alone produced an update");
                 const changed = tree("staging", { "clusters/staging/apps.yaml": "path: after rotation\n" });
                 const next = await rotated.update("id", first.outs, state(url, "staging", changed));
-                assert.strictEqual(server.gitIn("fleet", ["show", "main:clusters/staging/apps.yaml"]), "path: after rotation");
+                assert.strictEqual(
+                    server.gitIn("fleet", ["show", "main:clusters/staging/apps.yaml"]),
+                    "path: after rotation",
+                );
                 await rotated.read("id", next.outs);
                 await rotated.delete("id", next.outs);
-                assert.ok(!server.gitIn("fleet", ["ls-tree", "-r", "--name-only", "main"]).includes("clusters/staging/"), "destroy left staging's paths");
-                assert.ok(server.seen.length > 0 && server.seen.every((t) => t === "ghp_second_token_00000000000000000000000"), server.seen.join(", "));
+                assert.ok(
+                    !server.gitIn("fleet", ["ls-tree", "-r", "--name-only", "main"]).includes("clusters/staging/"),
+                    "destroy left staging's paths",
+                );
+                assert.ok(
+                    server.seen.length > 0 &&
+                        server.seen.every((t) => t === "ghp_second_token_00000000000000000000000"),
+                    server.seen.join(", "),
+                );
             } finally {
                 await server.stop();
             }
@@ -223,7 +263,10 @@ describe("the fleet-sync provider on a real git repository", function () {
         it("rewrites a state an older version stored a credential in, without it", async () => {
             const first = await fleetFilesProvider.create(state(remote, "staging", tree("staging")));
             const legacy = { ...first.outs, auth: { kind: "token", token: "ghp_stored_long_ago" } } as FleetFilesState;
-            assert.strictEqual((await fleetFilesProvider.diff("id", legacy, state(remote, "staging", tree("staging")))).changes, true);
+            assert.strictEqual(
+                (await fleetFilesProvider.diff("id", legacy, state(remote, "staging", tree("staging")))).changes,
+                true,
+            );
             const updated = await fleetFilesProvider.update("id", legacy, state(remote, "staging", tree("staging")));
             assert.ok(!("auth" in updated.outs), "the update kept the stored credential");
             assert.strictEqual(commits(), 1, "rewriting the state pushed a commit");

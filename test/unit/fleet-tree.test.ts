@@ -30,7 +30,9 @@ describe("the fleet tree", () => {
 
             it("stays inside the shared and this environment's own paths", () => {
                 const { shared, owned } = fleetOwnership(env);
-                const outside = Object.keys(files).filter((p) => ![...shared, ...owned].some((prefix) => p.startsWith(prefix)));
+                const outside = Object.keys(files).filter(
+                    (p) => ![...shared, ...owned].some((prefix) => p.startsWith(prefix)),
+                );
                 assert.deepStrictEqual(outside, []);
             });
 
@@ -40,7 +42,10 @@ describe("the fleet tree", () => {
                 for (const k of kustomizations) {
                     const [spec] = docs(files[k], k);
                     const dir = path.posix.dirname(k);
-                    for (const ref of [...(spec.resources ?? []), ...(spec.patches ?? []).map((p: { path?: string }) => p.path).filter(Boolean)]) {
+                    for (const ref of [
+                        ...(spec.resources ?? []),
+                        ...(spec.patches ?? []).map((p: { path?: string }) => p.path).filter(Boolean),
+                    ]) {
                         const target = path.posix.normalize(path.posix.join(dir, ref));
                         const exists = target in files || Object.keys(files).some((p) => p.startsWith(`${target}/`));
                         assert.ok(exists, `${k} lists ${ref}, which is not in the tree`);
@@ -66,7 +71,11 @@ describe("the fleet tree", () => {
             it("makes infra-configs wait for each ClusterPolicy's Ready condition, not only for it to exist", () => {
                 const infra = docs(files[`clusters/${env}/infrastructure.yaml`], "infrastructure.yaml")[0];
                 assert.deepStrictEqual(infra.spec.healthCheckExprs, [
-                    { apiVersion: "kyverno.io/v1", kind: "ClusterPolicy", current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')" },
+                    {
+                        apiVersion: "kyverno.io/v1",
+                        kind: "ClusterPolicy",
+                        current: "status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
+                    },
                 ]);
             });
 
@@ -91,24 +100,40 @@ describe("the fleet tree", () => {
     });
 
     it("leaves podinfo's base Deployment without a securityContext, for Kyverno to add", () => {
-        const [deployment] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/deployment.yaml"), "utf8"), "deployment");
+        const [deployment] = docs(
+            fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/deployment.yaml"), "utf8"),
+            "deployment",
+        );
         assert.strictEqual(deployment.spec.template.spec.securityContext, undefined);
         for (const c of deployment.spec.template.spec.containers) assert.strictEqual(c.securityContext, undefined);
     });
 
     it("puts the tenant namespace in infra-configs, applied (and cached by Kyverno) before the apps that need it", () => {
-        const [ns] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/tenants/podinfo.yaml"), "utf8"), "namespace");
+        const [ns] = docs(
+            fs.readFileSync(path.join(fleetDir, "infrastructure/configs/tenants/podinfo.yaml"), "utf8"),
+            "namespace",
+        );
         assert.strictEqual(ns.kind, "Namespace");
         assert.strictEqual(ns.metadata.labels["toolkit.fluxcd.io/tenant"], "dev-team");
-        const [base] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/kustomization.yaml"), "utf8"), "base");
+        const [base] = docs(
+            fs.readFileSync(path.join(fleetDir, "apps/base/podinfo/kustomization.yaml"), "utf8"),
+            "base",
+        );
         for (const rel of base.resources as string[]) {
             const [o] = docs(fs.readFileSync(path.join(fleetDir, "apps/base/podinfo", rel), "utf8"), rel);
-            assert.notStrictEqual(o.kind, "Namespace", `${rel}: a namespace applied with its workloads can reach Kyverno's cache after them`);
+            assert.notStrictEqual(
+                o.kind,
+                "Namespace",
+                `${rel}: a namespace applied with its workloads can reach Kyverno's cache after them`,
+            );
         }
     });
 
     it("has two mutating policies, each matching only Deployments in dev-team namespaces", () => {
-        const [k] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"), "configs");
+        const [k] = docs(
+            fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"),
+            "configs",
+        );
         const policies = (k.resources as string[]).filter((r) => r.startsWith("policies/"));
         assert.strictEqual(policies.length, 2);
         for (const rel of policies) {
@@ -121,15 +146,24 @@ describe("the fleet tree", () => {
                 assert.strictEqual(rule.match.any.length, 1);
                 const match = rule.match.any[0].resources;
                 assert.deepStrictEqual(match.kinds, ["apps/v1/Deployment"]);
-                assert.deepStrictEqual(match.namespaceSelector, { matchLabels: { "toolkit.fluxcd.io/tenant": "dev-team" } }, `${rel} ${rule.name}`);
+                assert.deepStrictEqual(
+                    match.namespaceSelector,
+                    { matchLabels: { "toolkit.fluxcd.io/tenant": "dev-team" } },
+                    `${rel} ${rule.name}`,
+                );
                 assert.strictEqual(rule.match.all, undefined);
             }
         }
     });
 
     it("backs the mutating policies with a native admission policy that denies an unmutated dev-team Deployment", () => {
-        const [k] = docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"), "configs");
-        const objects = (k.resources as string[]).flatMap((rel) => docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs", rel), "utf8"), rel));
+        const [k] = docs(
+            fs.readFileSync(path.join(fleetDir, "infrastructure/configs/kustomization.yaml"), "utf8"),
+            "configs",
+        );
+        const objects = (k.resources as string[]).flatMap((rel) =>
+            docs(fs.readFileSync(path.join(fleetDir, "infrastructure/configs", rel), "utf8"), rel),
+        );
         const vap = objects.find((o) => o.kind === "ValidatingAdmissionPolicy");
         const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
         assert.ok(vap && binding, "no ValidatingAdmissionPolicy and binding in infra-configs");
@@ -139,17 +173,25 @@ describe("the fleet tree", () => {
             { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"] },
         ]);
         // The same namespaces as the policies it backs.
-        assert.deepStrictEqual(vap.spec.matchConstraints.namespaceSelector, { matchLabels: { "toolkit.fluxcd.io/tenant": "dev-team" } });
+        assert.deepStrictEqual(vap.spec.matchConstraints.namespaceSelector, {
+            matchLabels: { "toolkit.fluxcd.io/tenant": "dev-team" },
+        });
         assert.strictEqual(binding.spec.policyName, vap.metadata.name);
         assert.deepStrictEqual(binding.spec.validationActions, ["Deny"]);
     });
 
     it("points Kyverno's webhooks at the namespaces the policies select, and nothing else", () => {
         const policy = docs(
-            fs.readFileSync(path.join(fleetDir, "infrastructure/configs/policies/resolve-image-digest/resolve-image-digest.yaml"), "utf8"),
+            fs.readFileSync(
+                path.join(fleetDir, "infrastructure/configs/policies/resolve-image-digest/resolve-image-digest.yaml"),
+                "utf8",
+            ),
             "policy",
         )[0];
-        const selected = policy.spec.rules[0].match.any[0].resources.namespaceSelector.matchLabels as Record<string, string>;
+        const selected = policy.spec.rules[0].match.any[0].resources.namespaceSelector.matchLabels as Record<
+            string,
+            string
+        >;
         assert.deepStrictEqual(
             kyvernoWebhookNamespaceSelector.matchExpressions,
             Object.entries(selected).map(([key, value]) => ({ key, operator: "In", values: [value] })),

@@ -12,15 +12,27 @@ describe("flux diff section markdown", () => {
 
     it("stays within maxChars however large the diffs, and says which were truncated", () => {
         const big = Array.from({ length: 5000 }, (_, i) => `line ${i} \`\`\`\``).join("\n");
-        const results = ["a", "b", "c"].map((name) => ({ name, path: `./${name}`, outcome: { kind: "changed" as const, diff: big } }));
+        const results = ["a", "b", "c"].map((name) => ({
+            name,
+            path: `./${name}`,
+            outcome: { kind: "changed" as const, diff: big },
+        }));
         const section = renderSection("staging", results, 10000);
         assert.ok(section.length <= 10000, `${section.length}`);
         assert.equal(section.match(/_Diff truncated to \d+ of \d+ characters/g)?.length, 3);
-        assert.equal(section.split("\n").filter((l) => l === "`````").length, 6, "each diff opens and closes its own five-backtick fence");
+        assert.equal(
+            section.split("\n").filter((l) => l === "`````").length,
+            6,
+            "each diff opens and closes its own five-backtick fence",
+        );
     });
 
     it("reports an error as an error, never as no change", () => {
-        const section = renderSection("staging", [{ name: "apps", path: "./apps/staging", outcome: { kind: "error", message: "connection refused" } }], 5000);
+        const section = renderSection(
+            "staging",
+            [{ name: "apps", path: "./apps/staging", outcome: { kind: "error", message: "connection refused" } }],
+            5000,
+        );
         assert.match(section, /- \*\*apps\*\* \(`\.\/apps\/staging`\): error: flux diff failed/);
         assert.doesNotMatch(section, /no change/);
     });

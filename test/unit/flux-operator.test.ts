@@ -10,13 +10,24 @@ import { existingOrSkip, fluxOperatorDirs } from "./support/tool-files";
 
 describe("the Flux releases the pinned Flux Operator can install", () => {
     it("are those of the operator release the chart default pins, the default Flux among them", () => {
-        assert.strictEqual(chartDefaults.fluxOperator.version, fluxOperatorRelease, "stacks/flux-operator.ts describes another operator");
-        assert.ok(embeddedFluxVersions.includes(fluxVersionDefault), `fluxVersion's default ${fluxVersionDefault} is not embedded`);
+        assert.strictEqual(
+            chartDefaults.fluxOperator.version,
+            fluxOperatorRelease,
+            "stacks/flux-operator.ts describes another operator",
+        );
+        assert.ok(
+            embeddedFluxVersions.includes(fluxVersionDefault),
+            `fluxVersion's default ${fluxVersionDefault} is not embedded`,
+        );
     });
 
     it("match the folders of the operator build's config/data/flux", function () {
         const what = `config/data/flux of flux-operator v${fluxOperatorRelease}`;
-        const dir = existingOrSkip(this, fluxOperatorDirs(path.join("data", "flux"), path.join("config", "data", "flux")), what);
+        const dir = existingOrSkip(
+            this,
+            fluxOperatorDirs(path.join("data", "flux"), path.join("config", "data", "flux")),
+            what,
+        );
         const folders = fs
             .readdirSync(dir, { withFileTypes: true })
             .filter((e) => e.isDirectory())
@@ -51,7 +62,10 @@ describe("fluxVersion", () => {
             assert.ok(found[0].includes(`(fluxOperatorChartVersion ${fluxOperatorRelease})`), found[0]);
             assert.ok(found[0].includes("it embeds Flux 2.2.3, 2.3.0, 2.4.0, 2.5.0–2.5.1,"), found[0]);
             assert.ok(found[0].includes("2.8.0–2.8.3, 2.8.5–2.8.8, 2.9.0–2.9.5"), found[0]);
-            assert.ok(found[0].includes("raise fluxOperatorChartVersion to an operator release that embeds it."), found[0]);
+            assert.ok(
+                found[0].includes("raise fluxOperatorChartVersion to an operator release that embeds it."),
+                found[0],
+            );
             assert.match(found[0], fixFlux);
         }
     });

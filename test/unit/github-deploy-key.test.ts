@@ -57,7 +57,10 @@ describe("the GitHub deploy key provider", () => {
     it("refuses the same key when it is registered with write access, naming it", async () => {
         keys().push({ id: 42, key: publicKey, title: "someone's", read_only: false });
         const err = await rejection(provider().create(inputs()));
-        assert.match(err.message, /acme-platform\/fleet-infra has this key already, with write access \(deploy key 42, "someone's"\)/);
+        assert.match(
+            err.message,
+            /acme-platform\/fleet-infra has this key already, with write access \(deploy key 42, "someone's"\)/,
+        );
     });
 
     it("reports a key in use elsewhere on GitHub, and any other 422, with GitHub's answer", async () => {

@@ -2,7 +2,11 @@
 // small HTTP server on 127.0.0.1 that answers as GitHub does for these routes.
 import * as assert from "assert";
 import { CurrentCredentials } from "../../components/github/credentials";
-import { GitHubRepositoryProvider, GitHubRepositoryState, ownershipTopic } from "../../components/github/repository-provider";
+import {
+    GitHubRepositoryProvider,
+    GitHubRepositoryState,
+    ownershipTopic,
+} from "../../components/github/repository-provider";
 import { GitHubFake, unprocessable, writes } from "./support/github-fake";
 
 describe("the GitHub repository provider", () => {
@@ -37,7 +41,10 @@ describe("the GitHub repository provider", () => {
         assert.strictEqual(outs.created, true);
         const post = gh.calls.find((c) => c.method === "POST")!;
         assert.strictEqual(post.url, "/orgs/acme-platform/repos");
-        assert.deepStrictEqual({ ...post.body, description: undefined }, { name: "fleet-infra", private: true, auto_init: true, description: undefined });
+        assert.deepStrictEqual(
+            { ...post.body, description: undefined },
+            { name: "fleet-infra", private: true, auto_init: true, description: undefined },
+        );
         assert.strictEqual(post.auth, "Bearer ghp_local_test");
         assert.deepStrictEqual(gh.repos.get("acme-platform/fleet-infra")!.topics, [ownershipTopic]);
     });
@@ -54,9 +61,15 @@ describe("the GitHub repository provider", () => {
         gh.repo("acme-platform/fleet-infra", { topics: ["flux"] });
         const check = await provider().check({} as GitHubRepositoryState, inputs());
         assert.strictEqual(check.failures.length, 1);
-        assert.match(check.failures[0].reason, /acme-platform\/fleet-infra already exists and this program did not create it/);
+        assert.match(
+            check.failures[0].reason,
+            /acme-platform\/fleet-infra already exists and this program did not create it/,
+        );
         assert.match(check.failures[0].reason, /pulumi config set adoptExistingRepository true/);
-        await assert.rejects(provider().create(inputs()), /acme-platform\/fleet-infra already exists .*adoptExistingRepository/);
+        await assert.rejects(
+            provider().create(inputs()),
+            /acme-platform\/fleet-infra already exists .*adoptExistingRepository/,
+        );
         assert.deepStrictEqual(writes(gh.calls), []);
         assert.deepStrictEqual(gh.repos.get("acme-platform/fleet-infra")!.topics, ["flux"]);
     });
@@ -69,7 +82,10 @@ describe("the GitHub repository provider", () => {
 
     it("adopts a repository it did not create when the stack allows it, marking it and keeping its topics", async () => {
         gh.repo("acme-platform/fleet-infra", { topics: ["flux"] });
-        assert.deepStrictEqual((await provider().check({} as GitHubRepositoryState, inputs({ adoptExisting: true }))).failures, []);
+        assert.deepStrictEqual(
+            (await provider().check({} as GitHubRepositoryState, inputs({ adoptExisting: true }))).failures,
+            [],
+        );
         const { outs } = await provider().create(inputs({ adoptExisting: true }));
         assert.strictEqual(outs.created, false);
         assert.deepStrictEqual(writes(gh.calls), ["PUT /repos/acme-platform/fleet-infra/topics"]);
@@ -94,8 +110,17 @@ describe("the GitHub repository provider", () => {
     it("reports a 422 other than a taken name with GitHub's field errors, without waiting for another environment", async () => {
         const p = provider();
         p.markWaitMs = 300;
-        const invalid = { resource: "Repository", code: "custom", field: "name", message: "name may only contain alphanumerics" };
-        gh.fail({ status: 422, json: { message: "Repository creation failed.", errors: [invalid] } }, 1, (c) => c.method === "POST");
+        const invalid = {
+            resource: "Repository",
+            code: "custom",
+            field: "name",
+            message: "name may only contain alphanumerics",
+        };
+        gh.fail(
+            { status: 422, json: { message: "Repository creation failed.", errors: [invalid] } },
+            1,
+            (c) => c.method === "POST",
+        );
         await assert.rejects(
             p.create(inputs()),
             /^Error: creating acme-platform\/fleet-infra: GitHub answered 422: Repository creation failed\.; name: name may only contain/,
@@ -105,7 +130,9 @@ describe("the GitHub repository provider", () => {
 
     it("calls GitHub through the retrying client: a 502 on the look-up is tried again", async () => {
         gh.fail({ status: 502, json: { message: "Server Error" } }, 2);
-        const p = new GitHubRepositoryProvider(new CurrentCredentials({ GITHUB_TOKEN: gh.validToken }), { backoffMs: 1 });
+        const p = new GitHubRepositoryProvider(new CurrentCredentials({ GITHUB_TOKEN: gh.validToken }), {
+            backoffMs: 1,
+        });
         assert.strictEqual((await p.create(inputs())).outs.created, true);
         assert.deepStrictEqual(
             gh.calls.slice(0, 3).map((c) => `${c.method} ${c.url}`),
@@ -137,8 +164,14 @@ describe("the GitHub repository provider", () => {
     it("refuses a githubOwner that is a user other than the token's, before creating anything", async () => {
         gh.tokenLogin = "jane";
         const check = await provider().check({} as GitHubRepositoryState, inputs({ owner: "bob" }));
-        assert.match(check.failures[0]?.reason ?? "", /githubOwner bob is a GitHub user, and the token belongs to jane/);
-        await assert.rejects(provider().create(inputs({ owner: "bob" })), /bob\/fleet-infra would be created as jane\/fleet-infra/);
+        assert.match(
+            check.failures[0]?.reason ?? "",
+            /githubOwner bob is a GitHub user, and the token belongs to jane/,
+        );
+        await assert.rejects(
+            provider().create(inputs({ owner: "bob" })),
+            /bob\/fleet-infra would be created as jane\/fleet-infra/,
+        );
         assert.deepStrictEqual(writes(gh.calls), []);
         assert.deepStrictEqual([...gh.repos.keys()], []);
     });
@@ -166,7 +199,11 @@ describe("the GitHub repository provider", () => {
 
     it("says that deleting the repository needs the delete_repo scope when GitHub refuses it", async () => {
         gh.repo("acme-platform/fleet-infra");
-        gh.fail({ status: 403, json: { message: "Must have admin rights to Repository." } }, 1, (c) => c.method === "DELETE");
+        gh.fail(
+            { status: 403, json: { message: "Must have admin rights to Repository." } },
+            1,
+            (c) => c.method === "DELETE",
+        );
         await assert.rejects(
             provider().delete("acme-platform/fleet-infra", inputs({ deleteOnDestroy: true })),
             /GitHub answered 403 \(deleting a repository needs the delete_repo scope \(classic token\) or Administration write \(fine-grained\)/,

@@ -49,9 +49,18 @@ describe("the GitHub REST client", () => {
     });
 
     it("tries a secondary rate limit's 403 again, and until the limit's reset when none is left", async () => {
-        gh.fail({ status: 403, json: { message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again." } });
+        gh.fail({
+            status: 403,
+            json: {
+                message: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            },
+        });
         const reset = String(Math.floor(Date.now() / 1000) + 20);
-        gh.fail({ status: 403, json: { message: "API limit exceeded" }, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset } });
+        gh.fail({
+            status: 403,
+            json: { message: "API limit exceeded" },
+            headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset },
+        });
         assert.strictEqual((await get()).status, 200);
         assert.strictEqual(pauses[0], 60_000, "GitHub asks for at least a minute after a secondary rate limit");
         assert.ok(pauses[1] > 15_000 && pauses[1] <= 20_000, `waited ${pauses[1]} ms for the reset`);
@@ -78,16 +87,29 @@ describe("the GitHub REST client", () => {
 
     it("stops at once when GitHub asks for a wait longer than the bound, saying when the limit resets", async () => {
         const reset = Math.floor(Date.now() / 1000) + 3600;
-        gh.fail({ status: 403, json: { message: "API rate limit exceeded" }, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) } });
+        gh.fail({
+            status: 403,
+            json: { message: "API rate limit exceeded" },
+            headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset) },
+        });
         const err = await rejection(get());
-        assert.match(err.message, /GitHub rate-limited the token \(403\): API rate limit exceeded; gave up after 1 try: the next would wait 3[56]\d\d s/);
+        assert.match(
+            err.message,
+            /GitHub rate-limited the token \(403\): API rate limit exceeded; gave up after 1 try: the next would wait 3[56]\d\d s/,
+        );
         assert.ok(err.message.includes(`resets at ${new Date(reset * 1000).toISOString()}`), err.message);
         assert.deepStrictEqual(pauses, []);
     });
 
     it("reads a 422's field errors into the failure", () => {
-        const body = { message: "Validation Failed", errors: [{ resource: "PublicKey", code: "custom", field: "key", message: "key is invalid" }, "plain"] };
+        const body = {
+            message: "Validation Failed",
+            errors: [{ resource: "PublicKey", code: "custom", field: "key", message: "key is invalid" }, "plain"],
+        };
         const err = failure("registering the key", { status: 422, json: body });
-        assert.strictEqual(err.message, "registering the key: GitHub answered 422: Validation Failed; key: key is invalid; plain");
+        assert.strictEqual(
+            err.message,
+            "registering the key: GitHub answered 422: Validation Failed; key: key is invalid; plain",
+        );
     });
 });

@@ -7,7 +7,8 @@ import { problemOf, settingsProblems as problems } from "./support/settings-prob
 const fluxInstance = "kubernetes:fluxcd.controlplane.io/v1:FluxInstance";
 const mirror = "mirror.acme.test:5000/hub";
 /** The end of a problem whose fix is `config rm key`, or `config set key value`. */
-const fixed = (key: string, value?: string) => new RegExp(`Fix: pulumi config ${value ? `set ${key} ${value}` : `rm ${key}`} --stack staging$`);
+const fixed = (key: string, value?: string) =>
+    new RegExp(`Fix: pulumi config ${value ? `set ${key} ${value}` : `rm ${key}`} --stack staging$`);
 const mirrors = {
     kyvernoImageRegistry: mirror,
     certManagerImageRegistry: mirror,
@@ -18,7 +19,9 @@ const mirrors = {
 
 /** The values of the Helm release of `chart` (its name, or the end of its oci:// path). */
 function chartValues(registered: Registered[], chart: string): Record<string, any> {
-    const releases = byType(registered, "kubernetes:helm.sh/v3:Release").filter((r) => r.inputs.chart.split("/").at(-1) === chart);
+    const releases = byType(registered, "kubernetes:helm.sh/v3:Release").filter(
+        (r) => r.inputs.chart.split("/").at(-1) === chart,
+    );
     assert.strictEqual(releases.length, 1, chart);
     return releases[0].inputs.values;
 }
@@ -31,10 +34,16 @@ async function program(config: Record<string, string>): Promise<Registered[]> {
 
 describe("image registry settings", () => {
     it("reject a registry with a scheme or a trailing slash, giving the value without them", () => {
-        const found = problems({ kyvernoImageRegistry: "https://mirror.acme.test/", fluxRegistry: "mirror.acme.test/fluxcd/" });
+        const found = problems({
+            kyvernoImageRegistry: "https://mirror.acme.test/",
+            fluxRegistry: "mirror.acme.test/fluxcd/",
+        });
         assert.strictEqual(found.length, 2, found.join("\n"));
         const kyverno = problemOf(found, "kyvernoImageRegistry");
-        assert.match(kyverno, /^gitops-kyverno:kyvernoImageRegistry "https:\/\/mirror\.acme\.test\/" is not an image registry/);
+        assert.match(
+            kyverno,
+            /^gitops-kyverno:kyvernoImageRegistry "https:\/\/mirror\.acme\.test\/" is not an image registry/,
+        );
         assert.ok(kyverno.includes("(the images are pulled as <registry>/kyverno/kyverno:<tag>)"), kyverno);
         assert.match(kyverno, fixed("kyvernoImageRegistry", "mirror.acme.test"));
         assert.match(problemOf(found, "fluxRegistry"), fixed("fluxRegistry", "mirror.acme.test/fluxcd"));
@@ -57,9 +66,15 @@ describe("image registry settings", () => {
         assert.match(unknown[0], fixed("fluxVariant"));
         const other = problems({ fluxVariant: "enterprise-distroless" });
         assert.strictEqual(other.length, 1, other.join("\n"));
-        assert.match(other[0], /fluxVariant is enterprise-distroless, but fluxRegistry ghcr\.io\/fluxcd serves upstream-alpine images/);
+        assert.match(
+            other[0],
+            /fluxVariant is enterprise-distroless, but fluxRegistry ghcr\.io\/fluxcd serves upstream-alpine images/,
+        );
         assert.match(other[0], fixed("fluxVariant"));
-        const distroless = { fluxRegistry: "ghcr.io/controlplaneio-fluxcd/distroless", fluxVariant: "enterprise-distroless" };
+        const distroless = {
+            fluxRegistry: "ghcr.io/controlplaneio-fluxcd/distroless",
+            fluxVariant: "enterprise-distroless",
+        };
         assert.deepStrictEqual(problems(distroless), []);
     });
 
@@ -74,7 +89,8 @@ describe("images from a mirror", () => {
 
     it("gives Kyverno's chart the registry of every image, its hooks' and tests' included", () => {
         const values = chartValues(registered, "kyverno");
-        for (const key of ["global", "webhooksCleanup", "test"]) assert.deepStrictEqual(values[key], { image: { registry: mirror } }, key);
+        for (const key of ["global", "webhooksCleanup", "test"])
+            assert.deepStrictEqual(values[key], { image: { registry: mirror } }, key);
     });
 
     it("gives cert-manager's chart imageRegistry, beside its CRD settings", () => {
@@ -89,7 +105,11 @@ describe("images from a mirror", () => {
 
     it("gives the FluxInstance the registry and variant of Flux's images", () => {
         const distribution = one(registered, fluxInstance).inputs.spec.distribution;
-        assert.deepStrictEqual(distribution, { version: "2.9.5", registry: `${mirror}/fluxcd`, variant: "upstream-alpine" });
+        assert.deepStrictEqual(distribution, {
+            version: "2.9.5",
+            registry: `${mirror}/fluxcd`,
+            variant: "upstream-alpine",
+        });
     });
 });
 
@@ -101,6 +121,9 @@ describe("images without a mirror", () => {
         assert.strictEqual(chartValues(registered, "flux-operator"), undefined);
         const values = one(registered, "kubernetes-cert-manager:index:CertManager").inputs.helmOptions.values;
         assert.deepStrictEqual(values, { crds: { enabled: true, keep: false } });
-        assert.deepStrictEqual(one(registered, fluxInstance).inputs.spec.distribution, { version: "2.9.5", registry: "ghcr.io/fluxcd" });
+        assert.deepStrictEqual(one(registered, fluxInstance).inputs.spec.distribution, {
+            version: "2.9.5",
+            registry: "ghcr.io/fluxcd",
+        });
     });
 });

@@ -38,8 +38,18 @@ function appliedPolicies(files: Record<string, string>, syncPath: string): { fil
 }
 
 const expected = {
-    legacy: { path: "./infrastructure/configs", group: "kyverno.io/v1", kind: "ClusterPolicy", folder: "infrastructure/configs/policies/" },
-    cel: { path: "./infrastructure/configs/cel", group: "policies.kyverno.io/v1", kind: "MutatingPolicy", folder: "infrastructure/configs/policies-cel/" },
+    legacy: {
+        path: "./infrastructure/configs",
+        group: "kyverno.io/v1",
+        kind: "ClusterPolicy",
+        folder: "infrastructure/configs/policies/",
+    },
+    cel: {
+        path: "./infrastructure/configs/cel",
+        group: "policies.kyverno.io/v1",
+        kind: "MutatingPolicy",
+        folder: "infrastructure/configs/policies-cel/",
+    },
 };
 
 describe("kyvernoPolicyApi: the form of the fleet's Kyverno policies", () => {
@@ -49,11 +59,16 @@ describe("kyvernoPolicyApi: the form of the fleet's Kyverno policies", () => {
             const infra = parse(files[infraFile]) as Doc;
             assert.strictEqual(infra.spec?.path, want.path);
             assert.deepStrictEqual(
-                (infra.spec?.healthCheckExprs as { apiVersion: string; kind: string }[]).map((h) => `${h.apiVersion} ${h.kind}`),
+                (infra.spec?.healthCheckExprs as { apiVersion: string; kind: string }[]).map(
+                    (h) => `${h.apiVersion} ${h.kind}`,
+                ),
                 [`${want.group} ${want.kind}`],
             );
             const policies = appliedPolicies(files, want.path);
-            assert.deepStrictEqual(policies.map((p) => p.doc.metadata?.name).sort(), ["add-restricted-security-context", "resolve-image-digest"]);
+            assert.deepStrictEqual(policies.map((p) => p.doc.metadata?.name).sort(), [
+                "add-restricted-security-context",
+                "resolve-image-digest",
+            ]);
             for (const { file, doc } of policies) {
                 assert.strictEqual(`${doc.apiVersion} ${doc.kind}`, `${want.group} ${want.kind}`, file);
                 assert.ok(file.startsWith(want.folder), `${file} is not in ${want.folder}`);
@@ -72,13 +87,18 @@ describe("kyvernoPolicyApi: the form of the fleet's Kyverno policies", () => {
         for (const folder of [expected.legacy.folder, expected.cel.folder]) {
             for (const policy of ["add-restricted-security-context", "resolve-image-digest"]) {
                 assert.ok(cel[`${folder}${policy}/${policy}.yaml`], `${folder}${policy}/${policy}.yaml`);
-                assert.ok(cel[`${folder}${policy}/.kyverno-test/kyverno-test.yaml`], `${folder}${policy}/.kyverno-test/kyverno-test.yaml`);
+                assert.ok(
+                    cel[`${folder}${policy}/.kyverno-test/kyverno-test.yaml`],
+                    `${folder}${policy}/.kyverno-test/kyverno-test.yaml`,
+                );
             }
         }
     });
 
     it("a value other than legacy or cel stops the program before any resource, naming the key and the fix", async () => {
-        const registered: Registered[] = installMocks(stack, githubConfig({ kyvernoPolicyApi: "v2" }), ["github:token"]);
+        const registered: Registered[] = installMocks(stack, githubConfig({ kyvernoPolicyApi: "v2" }), [
+            "github:token",
+        ]);
         await assert.rejects(runProgram(), (err: Error) => {
             assert.match(err.message, /gitops-kyverno:kyvernoPolicyApi "v2" is not one of legacy, cel/);
             assert.match(err.message, /Fix: .*config set kyvernoPolicyApi legacy --stack staging/);

@@ -27,7 +27,9 @@ async function startOwner(extra = ""): Promise<Started> {
         console.log("started " + daemon.pid + " " + dir);
         setInterval(() => undefined, 1000);
     `;
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+        stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
     child.stderr!.on("data", (d) => (out += d));
@@ -85,7 +87,9 @@ describe("local cluster processes", () => {
     }
 
     it("a signal another listener handles is left to it; the exit it chooses still stops the daemon", async () => {
-        const owner = await startOwner(`process.on("SIGTERM", () => { console.log("handled"); setTimeout(() => process.exit(3), 300); });`);
+        const owner = await startOwner(
+            `process.on("SIGTERM", () => { console.log("handled"); setTimeout(() => process.exit(3), 300); });`,
+        );
         owners.push(owner);
         owner.child.kill("SIGTERM");
         await new Promise((r) => setTimeout(r, 100));

@@ -44,7 +44,11 @@ describe("the order of an environment's resources", () => {
     it("starts Flux's sync only after the deploy key, the fleet commit, Kyverno and a Ready FluxInstance", () => {
         const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
         const sync = find("gitops-kyverno:gitops:ClusterSync");
-        assert.strictEqual(source.parent, sync.resource, "the GitRepository is not a child of the ClusterSync component");
+        assert.strictEqual(
+            source.parent,
+            sync.resource,
+            "the GitRepository is not a child of the ClusterSync component",
+        );
         for (const [what, dep] of [
             ["the deploy key", env.deployKey],
             ["the fleet commit", env.fleet],
@@ -56,13 +60,19 @@ describe("the order of an environment's resources", () => {
         const secret = find("kubernetes:core/v1:Secret");
         assert.ok(sync.dependsOn.includes(secret.resource), "the ClusterSync does not depend on the deploy key secret");
         const instance = find("kubernetes:fluxcd.controlplane.io/v1:FluxInstance");
-        assert.ok(instance.dependsOn.includes(env.flux.operator), "the FluxInstance does not depend on the Flux Operator release");
+        assert.ok(
+            instance.dependsOn.includes(env.flux.operator),
+            "the FluxInstance does not depend on the Flux Operator release",
+        );
     });
 
     it("deletes the sync Kustomization (which prunes what Flux applied) before the GitRepository and the FluxInstance", () => {
         const kustomization = find("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization");
         const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
-        assert.ok(kustomization.dependsOn.includes(source.resource), "the Kustomization does not depend on its GitRepository");
+        assert.ok(
+            kustomization.dependsOn.includes(source.resource),
+            "the Kustomization does not depend on its GitRepository",
+        );
         // Its parent, ClusterSync, depends on the FluxInstance: destroy deletes the children first.
         assert.strictEqual(kustomization.parent, find("gitops-kyverno:gitops:ClusterSync").resource);
     });
@@ -70,17 +80,33 @@ describe("the order of an environment's resources", () => {
     it("waits: Helm releases for their workloads, the FluxInstance for Ready, the GitRepository for the fleet commit", () => {
         const releases = seen.filter((s) => s.type === "kubernetes:helm.sh/v3:Release");
         assert.ok(releases.length >= 2, "fewer Helm releases than expected");
-        for (const r of releases) assert.notStrictEqual(r.args.skipAwait, true, `Helm release ${r.name} skips waiting for its workloads`);
+        for (const r of releases)
+            assert.notStrictEqual(r.args.skipAwait, true, `Helm release ${r.name} skips waiting for its workloads`);
         const annotations = (type: string) => find(type).args.metadata.annotations as Record<string, unknown>;
-        assert.strictEqual(annotations("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")["pulumi.com/waitFor"], "condition=Ready");
-        assert.strictEqual(annotations("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")["pulumi.com/waitFor"], "condition=Ready");
+        assert.strictEqual(
+            annotations("kubernetes:fluxcd.controlplane.io/v1:FluxInstance")["pulumi.com/waitFor"],
+            "condition=Ready",
+        );
+        assert.strictEqual(
+            annotations("kubernetes:kustomize.toolkit.fluxcd.io/v1:Kustomization")["pulumi.com/waitFor"],
+            "condition=Ready",
+        );
         const source = annotations("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
-        assert.ok(pulumi.Output.isInstance(source["pulumi.com/waitFor"]), "the GitRepository's wait must follow the fleet commit");
-        assert.ok(pulumi.Output.isInstance(source["reconcile.fluxcd.io/requestedAt"]), "the GitRepository must ask Flux to fetch each new fleet commit");
+        assert.ok(
+            pulumi.Output.isInstance(source["pulumi.com/waitFor"]),
+            "the GitRepository's wait must follow the fleet commit",
+        );
+        assert.ok(
+            pulumi.Output.isInstance(source["reconcile.fluxcd.io/requestedAt"]),
+            "the GitRepository must ask Flux to fetch each new fleet commit",
+        );
     });
 
     it("passes the fleet commit to the GitRepository's reconcile request and wait", async () => {
-        const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository").args.metadata.annotations as Record<string, pulumi.Output<string>>;
+        const source = find("kubernetes:source.toolkit.fluxcd.io/v1:GitRepository").args.metadata.annotations as Record<
+            string,
+            pulumi.Output<string>
+        >;
         const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => resolve(v)));
         const commit = await value(env.fleet.commit);
         assert.strictEqual(await value(source["reconcile.fluxcd.io/requestedAt"]), commit);
@@ -115,8 +141,14 @@ describe("the order of an environment's resources", () => {
     });
 
     it("waits for Kyverno's Helm release to be ready before it counts as done", () => {
-        const kyverno = seen.find((s) => s.type === "kubernetes:helm.sh/v3:Release" && s.resource === env.kyverno.release);
+        const kyverno = seen.find(
+            (s) => s.type === "kubernetes:helm.sh/v3:Release" && s.resource === env.kyverno.release,
+        );
         assert.ok(kyverno, "no Kyverno release");
-        assert.strictEqual(kyverno.parent, env.kyverno, "Kyverno's release is not a child of the component Flux waits for");
+        assert.strictEqual(
+            kyverno.parent,
+            env.kyverno,
+            "Kyverno's release is not a child of the component Flux waits for",
+        );
     });
 });

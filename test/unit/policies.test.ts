@@ -21,7 +21,10 @@ function policies(): { file: string; policy: Policy }[] {
             .readdirSync(path.join(policiesDir, dir))
             .filter((f) => f.endsWith(".yaml"))
             .flatMap((f) =>
-                parseAllDocuments(fs.readFileSync(path.join(policiesDir, dir, f), "utf8")).map((d) => ({ file: `${dir}/${f}`, policy: d.toJS() as Policy })),
+                parseAllDocuments(fs.readFileSync(path.join(policiesDir, dir, f), "utf8")).map((d) => ({
+                    file: `${dir}/${f}`,
+                    policy: d.toJS() as Policy,
+                })),
             ),
     );
 }
@@ -34,7 +37,10 @@ describe("the Kyverno policies", () => {
     it("state their failure policy under webhookConfiguration, with the reason in an annotation", () => {
         for (const { file, policy } of all) {
             const webhook = policy.spec.webhookConfiguration as { failurePolicy?: string } | undefined;
-            assert.ok(webhook?.failurePolicy === "Fail" || webhook?.failurePolicy === "Ignore", `${file}: no spec.webhookConfiguration.failurePolicy`);
+            assert.ok(
+                webhook?.failurePolicy === "Fail" || webhook?.failurePolicy === "Ignore",
+                `${file}: no spec.webhookConfiguration.failurePolicy`,
+            );
             const why = policy.metadata.annotations?.["gitops-kyverno/failure-policy"] ?? "";
             assert.ok(
                 why.startsWith(`${webhook.failurePolicy}.`),
@@ -53,7 +59,8 @@ describe("the Kyverno policies", () => {
 
     it("give the digest lookup a timeout within Kyverno's 1 to 30 seconds", () => {
         const digest = all.find((p) => p.policy.metadata.name === "resolve-image-digest");
-        const timeout = (digest?.policy.spec.webhookConfiguration as { timeoutSeconds?: number } | undefined)?.timeoutSeconds;
+        const timeout = (digest?.policy.spec.webhookConfiguration as { timeoutSeconds?: number } | undefined)
+            ?.timeoutSeconds;
         assert.ok(timeout !== undefined && timeout >= 1 && timeout <= 30, `timeoutSeconds ${timeout}`);
     });
 

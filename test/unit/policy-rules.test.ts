@@ -42,7 +42,13 @@ describe("policy pack rules", function () {
         assert.equal(new Set(rules.map((r) => r.name)).size, rules.length);
         assert.deepEqual(
             rules.filter((r) => r.enforcementLevel === "mandatory").map((r) => r.name),
-            ["chart-versions-pinned", "kyverno-ha-in-production", "deploy-key-read-only", "credentials-are-secrets", "digest-policy-fails-closed"],
+            [
+                "chart-versions-pinned",
+                "kyverno-ha-in-production",
+                "deploy-key-read-only",
+                "credentials-are-secrets",
+                "digest-policy-fails-closed",
+            ],
         );
     });
 
@@ -50,22 +56,40 @@ describe("policy pack rules", function () {
         for (const version of ["3.9.1", "v1.21.2", "0.59.0-rc.1"])
             assert.deepEqual(check("chart-versions-pinned", res(release, { chart: "kyverno", version })), []);
         for (const version of ["^3.9.0", "3.9", "latest", "", undefined]) {
-            assert.equal(check("chart-versions-pinned", res(release, { chart: "kyverno", version })).length, 1, String(version));
+            assert.equal(
+                check("chart-versions-pinned", res(release, { chart: "kyverno", version })).length,
+                1,
+                String(version),
+            );
         }
-        assert.match(check("chart-versions-pinned", res(release, { chart: "oci://mirror/cert-manager" }))[0], /cert-manager of r has no version/);
+        assert.match(
+            check("chart-versions-pinned", res(release, { chart: "oci://mirror/cert-manager" }))[0],
+            /cert-manager of r has no version/,
+        );
         // A component reaches the pack without inputs: nothing to judge there (its child Release is checked).
         assert.deepEqual(check("chart-versions-pinned", res(certManager, {})), []);
         assert.deepEqual(check("chart-versions-pinned", res(release, { chart: "kyverno", version: unknownValue })), []);
     });
 
     it("kyverno-ha-in-production: 3+ replicas on production, anything on staging, the production stacks configurable", function () {
-        const kyverno = (replicas?: number) => ({ chart: "oci://mirror/charts/kyverno", values: { admissionController: { replicas } } });
+        const kyverno = (replicas?: number) => ({
+            chart: "oci://mirror/charts/kyverno",
+            values: { admissionController: { replicas } },
+        });
         assert.deepEqual(check("kyverno-ha-in-production", res(release, kyverno(3))), []);
         assert.match(check("kyverno-ha-in-production", res(release, kyverno(1)))[0], /runs 1 admission controller/);
-        assert.match(check("kyverno-ha-in-production", res(release, { chart: "kyverno" }))[0], /the chart's default of 1/);
+        assert.match(
+            check("kyverno-ha-in-production", res(release, { chart: "kyverno" }))[0],
+            /the chart's default of 1/,
+        );
         assert.deepEqual(check("kyverno-ha-in-production", res(release, kyverno(1), { stack: "staging" })), []);
         assert.deepEqual(check("kyverno-ha-in-production", res(release, { chart: "cert-manager" })), []);
-        assert.equal(rule("kyverno-ha-in-production").check(res(release, kyverno(1), { stack: "prod-eu" }), { productionStacks: ["prod-eu"] }).length, 1);
+        assert.equal(
+            rule("kyverno-ha-in-production").check(res(release, kyverno(1), { stack: "prod-eu" }), {
+                productionStacks: ["prod-eu"],
+            }).length,
+            1,
+        );
     });
 
     it("deploy-key-read-only: only readOnly true passes", function () {
@@ -77,22 +101,46 @@ describe("policy pack rules", function () {
 
     it("credentials-are-secrets: credential inputs and a Secret's data must be secret paths", function () {
         const access = "pulumi-nodejs:dynamic/gitops-kyverno:DeployKeyAccess";
-        assert.match(check("credentials-are-secrets", res(access, { privateKey: "k", url: "ssh://x" }))[0], /input privateKey is a plaintext credential/);
-        assert.deepEqual(check("credentials-are-secrets", res(access, { privateKey: "k" }, { secretPaths: ["privateKey"] })), []);
+        assert.match(
+            check("credentials-are-secrets", res(access, { privateKey: "k", url: "ssh://x" }))[0],
+            /input privateKey is a plaintext credential/,
+        );
+        assert.deepEqual(
+            check("credentials-are-secrets", res(access, { privateKey: "k" }, { secretPaths: ["privateKey"] })),
+            [],
+        );
         assert.deepEqual(check("credentials-are-secrets", res(access, { privateKey: unknownValue })), []);
         assert.equal(check("credentials-are-secrets", res("x:y:Z", { auth: { githubToken: "t" } })).length, 1);
         const secret = "kubernetes:core/v1:Secret";
-        assert.equal(check("credentials-are-secrets", res(secret, { stringData: { known_hosts: "h", identity: "k" } })).length, 2);
-        assert.deepEqual(check("credentials-are-secrets", res(secret, { stringData: { known_hosts: "h" } }, { secretPaths: ["stringData"] })), []);
+        assert.equal(
+            check("credentials-are-secrets", res(secret, { stringData: { known_hosts: "h", identity: "k" } })).length,
+            2,
+        );
+        assert.deepEqual(
+            check(
+                "credentials-are-secrets",
+                res(secret, { stringData: { known_hosts: "h" } }, { secretPaths: ["stringData"] }),
+            ),
+            [],
+        );
     });
 
     it("digest-policy-fails-closed: the committed tree fails closed; Ignore, an audit action, no policy or a forced Ignore fail", function () {
         const tree = "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles";
         assert.deepEqual(check("digest-policy-fails-closed", res(tree, { files: fleetFiles() })), []);
-        const ignore = check("digest-policy-fails-closed", res(tree, { files: fleetFiles((c) => c.replace("failurePolicy: Fail", "failurePolicy: Ignore")) }));
-        assert.match(ignore.join("\n"), /ClusterPolicy resolve-image-digest .* spec\.webhookConfiguration\.failurePolicy is "Ignore"/);
+        const ignore = check(
+            "digest-policy-fails-closed",
+            res(tree, { files: fleetFiles((c) => c.replace("failurePolicy: Fail", "failurePolicy: Ignore")) }),
+        );
+        assert.match(
+            ignore.join("\n"),
+            /ClusterPolicy resolve-image-digest .* spec\.webhookConfiguration\.failurePolicy is "Ignore"/,
+        );
         assert.match(ignore.join("\n"), /MutatingPolicy resolve-image-digest .* spec\.failurePolicy is "Ignore"/);
-        const unset = check("digest-policy-fails-closed", res(tree, { files: fleetFiles((c) => c.replace(/\n\s*failurePolicy: Fail/, "")) }));
+        const unset = check(
+            "digest-policy-fails-closed",
+            res(tree, { files: fleetFiles((c) => c.replace(/\n\s*failurePolicy: Fail/, "")) }),
+        );
         assert.match(unset.join("\n"), /failurePolicy is not set/);
         const cel = {
             "infrastructure/configs/cel/digest.yaml":
@@ -102,7 +150,10 @@ describe("policy pack rules", function () {
             check("digest-policy-fails-closed", res(tree, { files: { ...fleetFiles(), ...cel } })).join("\n"),
             /validationActions \[Audit\] lack Deny/,
         );
-        assert.match(check("digest-policy-fails-closed", res(tree, { files: { "apps/x.yaml": "a: 1\n" } }))[0], /holds no digest policy/);
+        assert.match(
+            check("digest-policy-fails-closed", res(tree, { files: { "apps/x.yaml": "a: 1\n" } }))[0],
+            /holds no digest policy/,
+        );
         const forced = { chart: "kyverno", values: { features: { forceFailurePolicyIgnore: { enabled: true } } } };
         assert.equal(check("digest-policy-fails-closed", res(release, forced)).length, 1);
     });
@@ -111,8 +162,15 @@ describe("policy pack rules", function () {
         const repoType = "pulumi-nodejs:dynamic/gitops-kyverno:GitHubRepository";
         assert.equal(check("repository-deleted-on-destroy", res(repoType, { deleteOnDestroy: true })).length, 1);
         assert.deepEqual(check("repository-deleted-on-destroy", res(repoType, { deleteOnDestroy: false })), []);
-        assert.equal(check("cert-manager-crds-kept", res(release, { chart: "cert-manager", values: { crds: { keep: true } } })).length, 1);
-        assert.deepEqual(check("cert-manager-crds-kept", res(release, { chart: "cert-manager", values: { crds: { keep: false } } })), []);
+        assert.equal(
+            check("cert-manager-crds-kept", res(release, { chart: "cert-manager", values: { crds: { keep: true } } }))
+                .length,
+            1,
+        );
+        assert.deepEqual(
+            check("cert-manager-crds-kept", res(release, { chart: "cert-manager", values: { crds: { keep: false } } })),
+            [],
+        );
         assert.deepEqual(check("cert-manager-crds-kept", res(certManager, {})), []);
     });
 

@@ -6,7 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseAllDocuments } from "yaml";
 import { renderFleetTree } from "../../components/fleet-tree";
 import { GitOpsEnvironment } from "../../components/gitops-environment";
-import { previewAccessManifests, previewDryRunKinds, previewReadOnlyKinds, readVerbs } from "../../components/preview-access";
+import {
+    previewAccessManifests,
+    previewDryRunKinds,
+    previewReadOnlyKinds,
+    readVerbs,
+} from "../../components/preview-access";
 import { defaultFleetDir, loadSettings } from "../../stacks/settings";
 import { githubConfig, installMocks, one, Registered, runProgram, settle } from "../../harness/mocks";
 
@@ -30,7 +35,11 @@ interface Rule {
 /** The verbs `rules` grant on group/resource. */
 function verbsOn(rules: Rule[], group: string, resource: string): string[] {
     const verbs = rules
-        .filter((r) => (r.apiGroups.includes(group) || r.apiGroups.includes("*")) && (r.resources.includes(resource) || r.resources.includes("*")))
+        .filter(
+            (r) =>
+                (r.apiGroups.includes(group) || r.apiGroups.includes("*")) &&
+                (r.resources.includes(resource) || r.resources.includes("*")),
+        )
         .flatMap((r) => r.verbs);
     return [...new Set(verbs)].sort();
 }
@@ -53,7 +62,10 @@ for (const stack of ["staging", "production"]) {
             for (const [what, type] of Object.entries(types) as [keyof typeof types, string][]) {
                 assert.deepStrictEqual(find(type).inputs, JSON.parse(JSON.stringify(manifests[what])), what);
             }
-            assert.deepStrictEqual(find(types.namespace).inputs.metadata, { name: "gitops-preview", labels: { "toolkit.fluxcd.io/tenant": "sre-team" } });
+            assert.deepStrictEqual(find(types.namespace).inputs.metadata, {
+                name: "gitops-preview",
+                labels: { "toolkit.fluxcd.io/tenant": "sre-team" },
+            });
             const sa = find(types.serviceAccount).inputs;
             assert.deepStrictEqual(sa.metadata, { name: "pulumi-preview", namespace: "gitops-preview" });
             assert.strictEqual(sa.automountServiceAccountToken, false);
@@ -70,7 +82,13 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(find(types.policy).inputs.metadata.name, "gitops-preview-dry-run-only");
             assert.strictEqual(spec.failurePolicy, "Fail");
             assert.deepStrictEqual(spec.matchConstraints.resourceRules, [
-                { apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE", "UPDATE", "DELETE", "CONNECT"], resources: ["*/*"], scope: "*" },
+                {
+                    apiGroups: ["*"],
+                    apiVersions: ["*"],
+                    operations: ["CREATE", "UPDATE", "DELETE", "CONNECT"],
+                    resources: ["*/*"],
+                    scope: "*",
+                },
             ]);
             assert.strictEqual(spec.matchConditions.length, 1);
             const condition = spec.matchConditions[0].expression as string;
@@ -87,12 +105,19 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(spec.validations[0].reason, "Forbidden");
 
             const binding = find(types.policyBinding).inputs;
-            assert.deepStrictEqual(binding.spec, { policyName: "gitops-preview-dry-run-only", validationActions: ["Deny"] });
+            assert.deepStrictEqual(binding.spec, {
+                policyName: "gitops-preview-dry-run-only",
+                validationActions: ["Deny"],
+            });
         });
 
         it("binds the role to the ServiceAccount and the group", () => {
             const crb = find(types.clusterRoleBinding).inputs;
-            assert.deepStrictEqual(crb.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "gitops-preview" });
+            assert.deepStrictEqual(crb.roleRef, {
+                apiGroup: "rbac.authorization.k8s.io",
+                kind: "ClusterRole",
+                name: "gitops-preview",
+            });
             assert.deepStrictEqual(crb.subjects, [
                 { kind: "ServiceAccount", name: "pulumi-preview", namespace: "gitops-preview" },
                 { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "gitops-kyverno:preview" },
@@ -103,13 +128,23 @@ for (const stack of ["staging", "production"]) {
         it("grants what a dry-run apply needs and nothing that writes past the policy", () => {
             const rules = find(types.clusterRole).inputs.rules as Rule[];
             for (const r of rules) {
-                assert.ok(!r.apiGroups.includes("*") && !r.resources.includes("*"), `a wildcard rule: ${JSON.stringify(r)}`);
-                assert.ok(!r.resources.some((x) => x.includes("/")), `a subresource (serviceaccounts/token, pods/exec...): ${JSON.stringify(r)}`);
+                assert.ok(
+                    !r.apiGroups.includes("*") && !r.resources.includes("*"),
+                    `a wildcard rule: ${JSON.stringify(r)}`,
+                );
+                assert.ok(
+                    !r.resources.some((x) => x.includes("/")),
+                    `a subresource (serviceaccounts/token, pods/exec...): ${JSON.stringify(r)}`,
+                );
                 for (const v of ["delete", "deletecollection", "*", "escalate", "bind", "impersonate"])
                     assert.ok(!r.verbs.includes(v), `${v} in ${JSON.stringify(r)}`);
             }
             for (const k of previewDryRunKinds) {
-                assert.deepStrictEqual(verbsOn(rules, k.group, k.resource), ["create", "get", "list", "patch", "update", "watch"], k.kind);
+                assert.deepStrictEqual(
+                    verbsOn(rules, k.group, k.resource),
+                    ["create", "get", "list", "patch", "update", "watch"],
+                    k.kind,
+                );
             }
             // The API server runs no admission policy on these: any write verb would be a real write.
             for (const resource of [
@@ -129,7 +164,9 @@ for (const stack of ["staging", "production"]) {
         });
 
         it("covers every kind the program applies and the fleet tree holds", () => {
-            const covered = new Map([...previewDryRunKinds, ...previewReadOnlyKinds].map((k) => [key(k.group, k.kind), k]));
+            const covered = new Map(
+                [...previewDryRunKinds, ...previewReadOnlyKinds].map((k) => [key(k.group, k.kind), k]),
+            );
             // The program's own: kubernetes:GROUP/VERSION:KIND, the core group as "core".
             const programKinds = registered
                 .map((r) => /^kubernetes:([^/:]+)\/[^/:]+:([A-Za-z]+)$/.exec(r.type))
@@ -145,7 +182,11 @@ for (const stack of ["staging", "production"]) {
                 for (const doc of parseAllDocuments(text)) {
                     const o = doc.toJS() as { apiVersion?: string; kind?: string } | null;
                     if (!o?.apiVersion || !o.kind || o.apiVersion.startsWith("kustomize.config.k8s.io/")) continue;
-                    treeKinds.push({ group: o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "", kind: o.kind, file });
+                    treeKinds.push({
+                        group: o.apiVersion.includes("/") ? o.apiVersion.split("/")[0] : "",
+                        kind: o.kind,
+                        file,
+                    });
                 }
             }
             assert.ok(
@@ -153,7 +194,10 @@ for (const stack of ["staging", "production"]) {
                 "the tree's admission policy was not found",
             );
             for (const k of [...programKinds, ...treeKinds]) {
-                assert.ok(covered.has(key(k.group, k.kind)), `${k.kind} (${k.group || "core"}) is neither dry-run nor read by the preview identity`);
+                assert.ok(
+                    covered.has(key(k.group, k.kind)),
+                    `${k.kind} (${k.group || "core"}) is neither dry-run nor read by the preview identity`,
+                );
             }
         });
 
@@ -169,7 +213,11 @@ describe("the order of the preview identity's resources", () => {
         installMocks("staging", githubConfig(), ["github:token"]);
         const capture: pulumi.ResourceTransformation = (args) => {
             const deps = args.opts.dependsOn;
-            seen.push({ type: args.type, resource: args.resource, dependsOn: (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[] });
+            seen.push({
+                type: args.type,
+                resource: args.resource,
+                dependsOn: (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[],
+            });
             return undefined;
         };
         new GitOpsEnvironment("staging", { settings: loadSettings("staging") }, { transformations: [capture] });
@@ -182,7 +230,10 @@ describe("the order of the preview identity's resources", () => {
         const [binding] = of(types.policyBinding);
         const [policy] = of(types.policy);
         assert.ok(crb && binding && policy, "a preview resource is missing");
-        assert.ok(crb.dependsOn.includes(binding.resource), "the ClusterRoleBinding does not wait for the policy binding");
+        assert.ok(
+            crb.dependsOn.includes(binding.resource),
+            "the ClusterRoleBinding does not wait for the policy binding",
+        );
         assert.ok(binding.dependsOn.includes(policy.resource), "the policy binding does not wait for its policy");
     });
 });

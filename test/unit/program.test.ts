@@ -1,10 +1,22 @@
 // The whole program under Pulumi's mocks, for both stacks.
 import * as assert from "assert";
-import { byType, fleetCommitOfMocks, dynamicType, githubConfig, installMocks, one, Registered, runProgram } from "../../harness/mocks";
+import {
+    byType,
+    fleetCommitOfMocks,
+    dynamicType,
+    githubConfig,
+    installMocks,
+    one,
+    Registered,
+    runProgram,
+} from "../../harness/mocks";
 
 const release = "kubernetes:helm.sh/v3:Release";
 
-async function preview(stack: string, config = githubConfig()): Promise<{ registered: Registered[]; outputs: Record<string, unknown> }> {
+async function preview(
+    stack: string,
+    config = githubConfig(),
+): Promise<{ registered: Registered[]; outputs: Record<string, unknown> }> {
     const registered = installMocks(stack, config, ["github:token"]);
     const outputs = await runProgram();
     return { registered, outputs };
@@ -17,9 +29,14 @@ for (const stack of ["staging", "production"]) {
         before(async () => ({ registered, outputs } = await preview(stack)));
 
         it("installs Kyverno, cert-manager and the Flux Operator from pinned charts in their own namespaces", () => {
-            const charts = byType(registered, release).map((r) => `${r.inputs.chart}@${r.inputs.version} -> ${r.inputs.namespace}`);
+            const charts = byType(registered, release).map(
+                (r) => `${r.inputs.chart}@${r.inputs.version} -> ${r.inputs.namespace}`,
+            );
             assert.ok(charts.includes("kyverno@3.9.1 -> kyverno"), charts.join("; "));
-            assert.ok(charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"), charts.join("; "));
+            assert.ok(
+                charts.includes("oci://ghcr.io/controlplaneio-fluxcd/charts/flux-operator@0.59.0 -> flux-system"),
+                charts.join("; "),
+            );
             const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
             // crds.enabled is the chart's key (installCRDs is deprecated); keep: false removes them with the release.
             assert.deepStrictEqual(certManager.inputs.helmOptions.values, { crds: { enabled: true, keep: false } });
@@ -33,12 +50,16 @@ for (const stack of ["staging", "production"]) {
             const ref = new RegExp(`[:$]pulumi:providers:kubernetes::${cluster.name}::${cluster.name}-id$`);
             const certManager = one(registered, "kubernetes-cert-manager:index:CertManager");
             assert.match(certManager.providers.kubernetes ?? "(no kubernetes provider)", ref);
-            const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "cert-manager");
+            const ns = byType(registered, "kubernetes:core/v1:Namespace").find(
+                (n) => n.inputs.metadata.name === "cert-manager",
+            );
             assert.match(ns?.provider ?? "(no provider)", ref);
         });
 
         it("labels Kyverno's namespace as the SRE tenant and sizes its admission controller for the environment", () => {
-            const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "kyverno");
+            const ns = byType(registered, "kubernetes:core/v1:Namespace").find(
+                (n) => n.inputs.metadata.name === "kyverno",
+            );
             assert.deepStrictEqual(ns?.inputs.metadata.labels, {
                 "toolkit.fluxcd.io/tenant": "sre-team",
                 "gitops-kyverno.io/stack": `gitops-kyverno.${stack}`,
@@ -55,17 +76,24 @@ for (const stack of ["staging", "production"]) {
         it("sends Kyverno's webhooks only the dev-team tenant's namespaces, never Flux's, cert-manager's or kube-system", () => {
             const kyverno = byType(registered, release).find((r) => r.inputs.chart === "kyverno")!;
             assert.deepStrictEqual(kyverno.inputs.values.config?.webhooks, {
-                namespaceSelector: { matchExpressions: [{ key: "toolkit.fluxcd.io/tenant", operator: "In", values: ["dev-team"] }] },
+                namespaceSelector: {
+                    matchExpressions: [{ key: "toolkit.fluxcd.io/tenant", operator: "In", values: ["dev-team"] }],
+                },
             });
             // The namespaces the program creates are the SRE tenant's: outside that selector.
             for (const name of ["kyverno", "flux-system", "cert-manager"]) {
-                const ns = byType(registered, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === name);
+                const ns = byType(registered, "kubernetes:core/v1:Namespace").find(
+                    (n) => n.inputs.metadata.name === name,
+                );
                 assert.strictEqual(ns?.inputs.metadata.labels?.["toolkit.fluxcd.io/tenant"], "sre-team", name);
             }
         });
 
         it("gives Kyverno's admission controller the registry Secrets the stack names, for its digest lookups", async () => {
-            const { registered: withSecrets } = await preview(stack, githubConfig({ kyvernoRegistrySecrets: "ghcr-pull,harbor-pull" }));
+            const { registered: withSecrets } = await preview(
+                stack,
+                githubConfig({ kyvernoRegistrySecrets: "ghcr-pull,harbor-pull" }),
+            );
             const kyverno = byType(withSecrets, release).find((r) => r.inputs.chart === "kyverno")!;
             assert.deepStrictEqual(kyverno.inputs.values.existingImagePullSecrets, ["ghcr-pull", "harbor-pull"]);
         });
@@ -95,11 +123,19 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(instance.inputs.spec.distribution.version, "2.9.5");
             const patches = instance.inputs.spec.kustomize.patches as { target: { name: string }; patch: string }[];
             const requeue = patches.find((p) => p.target.name === "kustomize-controller");
-            assert.match(requeue?.patch ?? "", /--requeue-dependency=5s/, "a Kustomization waiting on another would wait Flux's default 30 s");
+            assert.match(
+                requeue?.patch ?? "",
+                /--requeue-dependency=5s/,
+                "a Kustomization waiting on another would wait Flux's default 30 s",
+            );
             const secret = one(registered, "kubernetes:core/v1:Secret");
             assert.strictEqual(secret.inputs.metadata.name, "flux-system");
             assert.strictEqual(secret.inputs.metadata.namespace, "flux-system");
-            assert.deepStrictEqual(Object.keys(secret.inputs.stringData).sort(), ["identity", "identity.pub", "known_hosts"]);
+            assert.deepStrictEqual(Object.keys(secret.inputs.stringData).sort(), [
+                "identity",
+                "identity.pub",
+                "known_hosts",
+            ]);
             assert.match(secret.inputs.stringData.known_hosts, /^github\.com ssh-ed25519 /m);
         });
 
@@ -132,7 +168,11 @@ for (const stack of ["staging", "production"]) {
             const fleet = one(registered, dynamicType("FleetFiles"));
             const other = stack === "staging" ? "production" : "staging";
             const paths = Object.keys(fleet.inputs.files);
-            assert.ok(paths.includes(`clusters/${stack}/apps.yaml`) && paths.includes(`clusters/${stack}/infrastructure.yaml`), paths.join(", "));
+            assert.ok(
+                paths.includes(`clusters/${stack}/apps.yaml`) &&
+                    paths.includes(`clusters/${stack}/infrastructure.yaml`),
+                paths.join(", "),
+            );
             assert.ok(paths.includes(`apps/${stack}/kustomization.yaml`));
             assert.ok(paths.includes("apps/base/podinfo/deployment.yaml"));
             assert.ok(paths.some((p) => p.startsWith("infrastructure/configs/policies/")));
@@ -151,7 +191,10 @@ for (const stack of ["staging", "production"]) {
             assert.strictEqual(outputs.repositoryCloneUrl, "ssh://git@github.com/acme-platform/fleet-infra.git");
             assert.strictEqual(outputs.deployKeyFingerprint, "SHA256:mockfingerprint");
             assert.strictEqual(outputs.fleetCommit, "0123456789abcdef0123456789abcdef01234567");
-            assert.strictEqual(outputs.fluxUiCommand, "kubectl -n flux-system port-forward svc/flux-operator 9080:9080");
+            assert.strictEqual(
+                outputs.fluxUiCommand,
+                "kubectl -n flux-system port-forward svc/flux-operator 9080:9080",
+            );
         });
     });
 }

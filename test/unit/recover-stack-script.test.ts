@@ -58,7 +58,10 @@ describe("cli/stack.sh: interrupted runs", () => {
     const run = (args: string[]) => spawnSync("bash", [script, ...args], { encoding: "utf8", env });
     const calls = () => fs.readFileSync(env.FAKE_PULUMI_LOG, "utf8").trim().split("\n");
     const writeLock = (pid: number) =>
-        fs.writeFileSync(path.join(lockDir, "x.json"), JSON.stringify({ pid, username: "me", hostname: os.hostname(), timestamp: "2026-01-01T00:00:00Z" }));
+        fs.writeFileSync(
+            path.join(lockDir, "x.json"),
+            JSON.stringify({ pid, username: "me", hostname: os.hostname(), timestamp: "2026-01-01T00:00:00Z" }),
+        );
 
     it("kills what a pulumi run left running once its CLI has exited", function () {
         if (!fs.existsSync("/proc/self/environ")) this.skip();
@@ -76,7 +79,10 @@ describe("cli/stack.sh: interrupted runs", () => {
         const r = run(["up", "staging", "--recover", "--yes"]);
         assert.equal(r.status, 0, r.stderr);
         assert.deepEqual(fs.readdirSync(lockDir), []);
-        assert.match(r.stderr, new RegExp(`removed the stale lock .*x\\.json: pid ${gone} is not running on this host`));
+        assert.match(
+            r.stderr,
+            new RegExp(`removed the stale lock .*x\\.json: pid ${gone} is not running on this host`),
+        );
         assert.deepEqual(
             calls().filter((c) => c.startsWith("up")),
             [`up --stack staging --policy-pack ${path.join(repoRoot, "policy")} --yes`],
@@ -86,7 +92,10 @@ describe("cli/stack.sh: interrupted runs", () => {
     it("--recover refuses, and runs nothing, while a pulumi process holds the lock", async () => {
         // A live process whose command is `pulumi`: sleep, started through a link of that name.
         fs.mkdirSync(path.join(dir, "holder"));
-        fs.symlinkSync(spawnSync("bash", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim(), path.join(dir, "holder", "pulumi"));
+        fs.symlinkSync(
+            spawnSync("bash", ["-c", "command -v sleep"], { encoding: "utf8" }).stdout.trim(),
+            path.join(dir, "holder", "pulumi"),
+        );
         const sleeper = spawn(path.join(dir, "holder", "pulumi"), ["30"], { stdio: "ignore" });
         try {
             await new Promise((r) => setTimeout(r, 200));
@@ -95,10 +104,15 @@ describe("cli/stack.sh: interrupted runs", () => {
             assert.equal(r.status, 1, r.stderr);
             assert.match(
                 r.stderr,
-                new RegExp(`locked by me@${os.hostname()} \\(pid ${sleeper.pid}.*pulumi still runs as pid ${sleeper.pid}.*kill ${sleeper.pid}`),
+                new RegExp(
+                    `locked by me@${os.hostname()} \\(pid ${sleeper.pid}.*pulumi still runs as pid ${sleeper.pid}.*kill ${sleeper.pid}`,
+                ),
             );
             assert.deepEqual(fs.readdirSync(lockDir), ["x.json"]);
-            assert.ok(!fs.existsSync(env.FAKE_PULUMI_LOG) || !calls().some((c) => c.startsWith("destroy")), "destroy ran despite the live lock");
+            assert.ok(
+                !fs.existsSync(env.FAKE_PULUMI_LOG) || !calls().some((c) => c.startsWith("destroy")),
+                "destroy ran despite the live lock",
+            );
         } finally {
             sleeper.kill("SIGKILL");
         }

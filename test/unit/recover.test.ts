@@ -66,7 +66,13 @@ describe("recover: the stack lock", () => {
 
 describe("recover: leftover processes", () => {
     const project = "/work/project";
-    const proc = (pid: number, ppid: number, comm: string, cmdline: string[], extra: Partial<ProcInfo> = {}): ProcInfo => ({
+    const proc = (
+        pid: number,
+        ppid: number,
+        comm: string,
+        cmdline: string[],
+        extra: Partial<ProcInfo> = {},
+    ): ProcInfo => ({
         pid,
         ppid,
         comm,
@@ -80,7 +86,13 @@ describe("recover: leftover processes", () => {
         const procs = [
             proc(1, 0, "init", ["/sbin/init"], { cwd: "/" }),
             // dead run r1: plugins reparented to init
-            proc(10, 1, "pulumi-resource", ["/home/u/.pulumi/plugins/resource-kubernetes/pulumi-resource-kubernetes"], marked("r1")),
+            proc(
+                10,
+                1,
+                "pulumi-resource",
+                ["/home/u/.pulumi/plugins/resource-kubernetes/pulumi-resource-kubernetes"],
+                marked("r1"),
+            ),
             proc(11, 1, "node", ["node", "/p/node_modules/@pulumi/pulumi/cmd/dynamic-provider/index.js"], marked("r1")),
             // live run r2 of the same stack: its CLI runs
             proc(20, 1, "pulumi", ["pulumi", "up"], marked("r2")),
@@ -117,7 +129,11 @@ describe("recover: leftover processes", () => {
 
 describe("recover: Helm releases left pending", () => {
     const rel = { name: "kyverno", namespace: "kyverno" };
-    const rev = (version: number, status: string): HelmRevision => ({ secret: `sh.helm.release.v1.kyverno.v${version}`, version, status });
+    const rev = (version: number, status: string): HelmRevision => ({
+        secret: `sh.helm.release.v1.kyverno.v${version}`,
+        version,
+        status,
+    });
 
     it("leaves a release whose newest revision is not pending alone", () => {
         assert.equal(repairRelease(rel, [rev(1, "superseded"), rev(2, "deployed")]), undefined);
@@ -138,7 +154,9 @@ describe("recover: Helm releases left pending", () => {
         const r = repairRelease(rel, [rev(1, "superseded"), rev(2, "deployed"), rev(3, "pending-upgrade")]);
         assert.deepEqual(r?.remove, ["sh.helm.release.v1.kyverno.v3"]);
         assert.match(r?.summary ?? "", /revision 2 \(deployed\) is current again/);
-        assert.deepEqual(repairRelease(rel, [rev(2, "deployed"), rev(3, "pending-rollback")])?.remove, ["sh.helm.release.v1.kyverno.v3"]);
+        assert.deepEqual(repairRelease(rel, [rev(2, "deployed"), rev(3, "pending-rollback")])?.remove, [
+            "sh.helm.release.v1.kyverno.v3",
+        ]);
     });
 });
 
@@ -149,19 +167,36 @@ describe("recover: pending operations", () => {
     });
 
     it("knows a Helm release and a Kubernetes object by their type and inputs", () => {
-        assert.deepEqual(subjectOf(op("creating", "kubernetes:helm.sh/v3:Release", { name: "kyverno", namespace: "kyverno" }).resource), {
-            kind: "helm",
-            release: { name: "kyverno", namespace: "kyverno" },
-        });
-        assert.deepEqual(subjectOf(op("creating", "kubernetes:core/v1:Namespace", { metadata: { name: "kyverno" } }).resource), {
-            kind: "kube",
-            ref: { resource: "Namespace", name: "kyverno" },
-        });
         assert.deepEqual(
-            subjectOf(op("creating", "kubernetes:fluxcd.controlplane.io/v1:FluxInstance", { metadata: { name: "flux", namespace: "flux-system" } }).resource),
-            { kind: "kube", ref: { resource: "FluxInstance.v1.fluxcd.controlplane.io", name: "flux", namespace: "flux-system" } },
+            subjectOf(
+                op("creating", "kubernetes:helm.sh/v3:Release", { name: "kyverno", namespace: "kyverno" }).resource,
+            ),
+            {
+                kind: "helm",
+                release: { name: "kyverno", namespace: "kyverno" },
+            },
         );
-        assert.deepEqual(subjectOf(op("creating", "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles", {}).resource), { kind: "other" });
+        assert.deepEqual(
+            subjectOf(op("creating", "kubernetes:core/v1:Namespace", { metadata: { name: "kyverno" } }).resource),
+            {
+                kind: "kube",
+                ref: { resource: "Namespace", name: "kyverno" },
+            },
+        );
+        assert.deepEqual(
+            subjectOf(
+                op("creating", "kubernetes:fluxcd.controlplane.io/v1:FluxInstance", {
+                    metadata: { name: "flux", namespace: "flux-system" },
+                }).resource,
+            ),
+            {
+                kind: "kube",
+                ref: { resource: "FluxInstance.v1.fluxcd.controlplane.io", name: "flux", namespace: "flux-system" },
+            },
+        );
+        assert.deepEqual(subjectOf(op("creating", "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles", {}).resource), {
+            kind: "other",
+        });
     });
 
     it("imports a create that happened, clears one that did not, and clears the rest", () => {
@@ -173,7 +208,10 @@ describe("recover: pending operations", () => {
             why: "the interrupted create of thing did happen: imported as kyverno/kyverno",
         });
         assert.equal(resolve(helm, null).action, "clear");
-        assert.match(resolve(op("creating", "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles", {}), undefined).why, /idempotent/);
+        assert.match(
+            resolve(op("creating", "pulumi-nodejs:dynamic/gitops-kyverno:FleetFiles", {}), undefined).why,
+            /idempotent/,
+        );
         assert.match(
             resolve(op("updating", "kubernetes:helm.sh/v3:Release", {}), "kyverno/kyverno").why,
             /interrupted update of thing: its last recorded state stands/,

@@ -6,7 +6,19 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { secretForms, secretsIn } from "../support/secret-forms";
-import { byType, dynamicType, githubConfig, installMocks, isSecretOutput, one, valueOf, Registered, settle, sshGitConfig, sshWriteKey } from "../../harness/mocks";
+import {
+    byType,
+    dynamicType,
+    githubConfig,
+    installMocks,
+    isSecretOutput,
+    one,
+    valueOf,
+    Registered,
+    settle,
+    sshGitConfig,
+    sshWriteKey,
+} from "../../harness/mocks";
 
 const token = "ghp_unit_test_token_not_real_000000000000";
 const deployKey = "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-private-key-material\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -18,7 +30,9 @@ function holders(registered: Registered[]): { at: string; secret: boolean; found
     const walk = (value: unknown, at: string, r: Registered) => {
         if (typeof value === "string") {
             const found = secretsIn(value, secrets);
-            const secret = r.secretPaths.some((p) => p === "" || at === p || at.startsWith(`${p}.`) || at.startsWith(`${p}[`));
+            const secret = r.secretPaths.some(
+                (p) => p === "" || at === p || at.startsWith(`${p}.`) || at.startsWith(`${p}[`),
+            );
             if (found.length > 0) out.push({ at: `${r.type} ${r.name} ${at}`, secret, found });
         } else if (value && typeof value === "object") {
             for (const [k, v] of Object.entries(value)) walk(v, at ? `${at}.${k}` : k, r);
@@ -35,8 +49,14 @@ describe("secret forms", () => {
         assert.deepStrictEqual(found(`data: ${Buffer.from(`xy${deployKey}`).toString("base64")}`), ["key"]);
         assert.deepStrictEqual(found(JSON.stringify({ v: deployKey })), ["key"]);
         assert.deepStrictEqual(found(JSON.stringify({ v: JSON.stringify({ v: deployKey }) })), ["key"]);
-        assert.deepStrictEqual(found(`Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`), []);
-        assert.deepStrictEqual(secretsIn(`Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`, { token }), ["token"]);
+        assert.deepStrictEqual(
+            found(`Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`),
+            [],
+        );
+        assert.deepStrictEqual(
+            secretsIn(`Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`, { token }),
+            ["token"],
+        );
         assert.deepStrictEqual(found("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPublicKey"), []);
         assert.ok(secretForms(token).every((f) => f.length >= 12));
     });
@@ -69,7 +89,9 @@ for (const [label, config, secretKeys] of [
             // One exception: the read-access check is given Flux's own key (the program's, kept in the
             // state already), as a secret input; never a credential of the user's.
             const checkKey = `${dynamicType("DeployKeyAccess")} flux-staging-read-access privateKey`;
-            const held = holders(dynamic).filter((h) => !(h.at === checkKey && h.secret && h.found.join() === "the deploy key"));
+            const held = holders(dynamic).filter(
+                (h) => !(h.at === checkKey && h.secret && h.found.join() === "the deploy key"),
+            );
             assert.deepStrictEqual(held, []);
         });
 
@@ -79,7 +101,9 @@ for (const [label, config, secretKeys] of [
         });
 
         it("no provider takes the GitHub token, and no resource's inputs or outputs hold it in any form, secret or not", () => {
-            const github = registered.filter((r) => r.type === "pulumi:providers:github" || r.type.startsWith("github:"));
+            const github = registered.filter(
+                (r) => r.type === "pulumi:providers:github" || r.type.startsWith("github:"),
+            );
             assert.deepStrictEqual(
                 github.map((r) => `${r.type} ${r.name}`),
                 [],

@@ -36,7 +36,10 @@ function fleetState(url: string, environment: string): FleetFilesState {
         branch: "main",
         access: { kind: "token" },
         environment,
-        files: { [`clusters/${environment}/apps.yaml`]: `path: ./apps/${environment}\n`, "apps/base/podinfo/deployment.yaml": "kind: Deployment\n" },
+        files: {
+            [`clusters/${environment}/apps.yaml`]: `path: ./apps/${environment}\n`,
+            "apps/base/podinfo/deployment.yaml": "kind: Deployment\n",
+        },
         ownedPrefixes: fleetOwnership(environment).owned,
         author: { name: "test", email: "test@example.invalid" },
     };
@@ -76,13 +79,26 @@ describe("the dynamic providers, serialized as the engine runs them", function (
         // and the second ref update is refused: the provider must retry on the new head.
         const hook = path.join(bareDir(server, "race"), "hooks", "pre-receive");
         fs.writeFileSync(hook, "#!/bin/sh\ncat >/dev/null\nsleep 1\n", { mode: 0o755 });
-        const [staging, production] = await Promise.all([asTheEngineRunsIt(new FleetFilesProvider(), dir), asTheEngineRunsIt(new FleetFilesProvider(), dir)]);
-        const results = await Promise.allSettled([staging.create(fleetState(url, "staging")), production.create(fleetState(url, "production"))]);
-        for (const r of results) assert.strictEqual(r.status, "fulfilled", r.status === "rejected" ? (r.reason as Error).message : "");
+        const [staging, production] = await Promise.all([
+            asTheEngineRunsIt(new FleetFilesProvider(), dir),
+            asTheEngineRunsIt(new FleetFilesProvider(), dir),
+        ]);
+        const results = await Promise.allSettled([
+            staging.create(fleetState(url, "staging")),
+            production.create(fleetState(url, "production")),
+        ]);
+        for (const r of results)
+            assert.strictEqual(r.status, "fulfilled", r.status === "rejected" ? (r.reason as Error).message : "");
         const log = server.gitIn("race", ["log", "--format=%s", "main"]).trim().split("\n").sort();
-        assert.deepStrictEqual(log, ["fleet(production): sync the GitOps tree", "fleet(staging): sync the GitOps tree"]);
+        assert.deepStrictEqual(log, [
+            "fleet(production): sync the GitOps tree",
+            "fleet(staging): sync the GitOps tree",
+        ]);
         const files = server.gitIn("race", ["ls-tree", "-r", "--name-only", "main"]).trim().split("\n");
-        assert.ok(files.includes("clusters/staging/apps.yaml") && files.includes("clusters/production/apps.yaml"), files.join(", "));
+        assert.ok(
+            files.includes("clusters/staging/apps.yaml") && files.includes("clusters/production/apps.yaml"),
+            files.join(", "),
+        );
     });
 
     it("a GitHub API that cannot be reached is named with the reason, not `fetch failed`", async () => {
@@ -100,7 +116,10 @@ describe("the dynamic providers, serialized as the engine runs them", function (
         };
         const err = await rejection(provider.create(inputs));
         assert.ok(err instanceof Error && typeof err.stack === "string");
-        assert.ok(err.message.startsWith(`GET ${inputs.apiUrl}/repos/acme/fleet-infra failed: ECONNREFUSED`), err.message);
+        assert.ok(
+            err.message.startsWith(`GET ${inputs.apiUrl}/repos/acme/fleet-infra failed: ECONNREFUSED`),
+            err.message,
+        );
         assert.doesNotMatch(err.message, new RegExp(token));
     });
 
@@ -113,7 +132,14 @@ describe("the dynamic providers, serialized as the engine runs them", function (
             gh.repo("acme/fleet-infra");
             const provider = await asTheEngineRunsIt(new GitHubDeployKeyProvider(undefined, { timeoutMs: 300 }), dir);
             const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAISerialized";
-            const inputs = { owner: "acme", repository: "fleet-infra", title: "flux-staging", key, readOnly: true, apiUrl: gh.url };
+            const inputs = {
+                owner: "acme",
+                repository: "fleet-infra",
+                title: "flux-staging",
+                key,
+                readOnly: true,
+                apiUrl: gh.url,
+            };
             const { id, outs } = await provider.create(inputs);
             assert.strictEqual((await provider.read(id, outs)).id, id);
             await provider.delete(id, outs);

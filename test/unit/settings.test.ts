@@ -7,7 +7,11 @@ import * as path from "path";
 import { ConfigSource, loadSettings, SettingsError } from "../../stacks/settings";
 import { installMocks, Registered, runProgram, sshGitConfig } from "../../harness/mocks";
 
-function source(values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = {}): ConfigSource {
+function source(
+    values: Record<string, string>,
+    secrets: string[] = [],
+    env: Record<string, string> = {},
+): ConfigSource {
     return {
         get: (k) => values[k] || undefined,
         isSecret: (k) => secrets.includes(k),
@@ -19,7 +23,12 @@ const github = { githubOwner: "acme-platform" };
 const token = { GITHUB_TOKEN: "ghp_test_token" };
 const ssh = sshGitConfig();
 
-function problems(stack: string, values: Record<string, string>, secrets: string[] = [], env: Record<string, string> = token): string[] {
+function problems(
+    stack: string,
+    values: Record<string, string>,
+    secrets: string[] = [],
+    env: Record<string, string> = token,
+): string[] {
     try {
         loadSettings(stack, source(values, secrets, env));
     } catch (err) {
@@ -49,7 +58,11 @@ describe("stack settings", () => {
     });
 
     it("reject a missing owner", () => {
-        assertOneProblem(problems("staging", {}), "gitops-kyverno:githubOwner", /pulumi config set githubOwner <github-user-or-org> --stack staging/);
+        assertOneProblem(
+            problems("staging", {}),
+            "gitops-kyverno:githubOwner",
+            /pulumi config set githubOwner <github-user-or-org> --stack staging/,
+        );
     });
 
     it("reject an empty or malformed owner", () => {
@@ -78,7 +91,11 @@ describe("stack settings", () => {
     });
 
     it("reject an invalid environment name", () => {
-        assertOneProblem(problems("staging", { ...github, environment: "Staging_1" }), "environment", /not a valid environment name/);
+        assertOneProblem(
+            problems("staging", { ...github, environment: "Staging_1" }),
+            "environment",
+            /not a valid environment name/,
+        );
     });
 
     it("reject an invalid repository name and branch", () => {
@@ -93,7 +110,12 @@ describe("stack settings", () => {
     });
 
     it("reject unpinned or malformed chart settings", () => {
-        const found = problems("staging", { ...github, kyvernoChartVersion: "3.x", fluxOperatorChartRepo: "ghcr.io/x", certManagerChartVersion: "latest" });
+        const found = problems("staging", {
+            ...github,
+            kyvernoChartVersion: "3.x",
+            fluxOperatorChartRepo: "ghcr.io/x",
+            certManagerChartVersion: "latest",
+        });
         assert.strictEqual(found.length, 3, found.join("\n"));
         assert.ok(found.some((p) => p.includes("kyvernoChartVersion") && p.includes("--stack staging")));
         assert.ok(found.some((p) => p.includes("fluxOperatorChartRepo")));
@@ -112,13 +134,22 @@ describe("stack settings", () => {
             "gitops-kyverno:kyvernoReplicas",
             /use 1 without HA, or 3 or more for HA/,
         );
-        assert.strictEqual(loadSettings("production", source({ ...github, kyvernoReplicas: "3" }, [], token)).kyvernoReplicas, 3);
-        assert.strictEqual(loadSettings("staging", source({ ...github, kyvernoReplicas: "1" }, [], token)).kyvernoReplicas, 1);
+        assert.strictEqual(
+            loadSettings("production", source({ ...github, kyvernoReplicas: "3" }, [], token)).kyvernoReplicas,
+            3,
+        );
+        assert.strictEqual(
+            loadSettings("staging", source({ ...github, kyvernoReplicas: "1" }, [], token)).kyvernoReplicas,
+            1,
+        );
     });
 
     it("read Kyverno's registry Secrets as a comma-separated list of Secret names, none by default", () => {
         assert.deepStrictEqual(loadSettings("staging", source(github, [], token)).kyvernoRegistrySecrets, []);
-        const s = loadSettings("staging", source({ ...github, kyvernoRegistrySecrets: "ghcr-pull, harbor.pull" }, [], token));
+        const s = loadSettings(
+            "staging",
+            source({ ...github, kyvernoRegistrySecrets: "ghcr-pull, harbor.pull" }, [], token),
+        );
         assert.deepStrictEqual(s.kyvernoRegistrySecrets, ["ghcr-pull", "harbor.pull"]);
         assertOneProblem(
             problems("staging", { ...github, kyvernoRegistrySecrets: "ok,Bad_Name" }),
@@ -128,14 +159,21 @@ describe("stack settings", () => {
     });
 
     it("reject a kubeconfig path that does not exist", () => {
-        assertOneProblem(problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }), "kubeconfig", /does not exist/);
+        assertOneProblem(
+            problems("staging", { ...github, kubeconfig: "/nonexistent/kubeconfig" }),
+            "kubeconfig",
+            /does not exist/,
+        );
     });
 
     it("expand ~ in the kubeconfig path", () => {
         const dir = fs.mkdtempSync(path.join(os.homedir(), ".gk-test-"));
         try {
             fs.writeFileSync(path.join(dir, "config"), "");
-            const s = loadSettings("staging", source({ ...github, kubeconfig: `~/${path.basename(dir)}/config` }, [], token));
+            const s = loadSettings(
+                "staging",
+                source({ ...github, kubeconfig: `~/${path.basename(dir)}/config` }, [], token),
+            );
             assert.strictEqual(s.kubeconfig, path.join(dir, "config"));
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
@@ -158,7 +196,12 @@ describe("stack settings", () => {
     });
 
     it("reject a write key in plaintext, a non-key, and a non-ssh URL", () => {
-        const found = problems("staging", { ...ssh, gitUrl: "https://example.com/x.git", gitWriteKey: "hunter2" }, [], {});
+        const found = problems(
+            "staging",
+            { ...ssh, gitUrl: "https://example.com/x.git", gitWriteKey: "hunter2" },
+            [],
+            {},
+        );
         assert.strictEqual(found.length, 3, found.join("\n"));
         assert.ok(found.some((p) => p.includes("gitUrl")));
         assert.ok(found.filter((p) => p.includes("gitWriteKey")).length === 2);
@@ -169,7 +212,11 @@ describe("stack settings", () => {
     });
 
     it("accept adoptExistingRepository on GitHub; reject it on an SSH server and as a non-boolean", () => {
-        assert.strictEqual(loadSettings("staging", source({ ...github, adoptExistingRepository: "true" }, [], token)).adoptExistingRepository, true);
+        assert.strictEqual(
+            loadSettings("staging", source({ ...github, adoptExistingRepository: "true" }, [], token))
+                .adoptExistingRepository,
+            true,
+        );
         assertOneProblem(
             problems("staging", { ...ssh, adoptExistingRepository: "true" }, ["gitWriteKey"], {}),
             "adoptExistingRepository",
@@ -189,13 +236,19 @@ describe("stack settings", () => {
     });
 
     it("give ssh-keyscan for the configured server, and no guessed host without one", () => {
-        const scan = (url: string) => problems("staging", { gitProvider: "ssh", gitUrl: url }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
+        const scan = (url: string) =>
+            problems("staging", { gitProvider: "ssh", gitUrl: url }, [], {}).find((p) => p.includes("gitKnownHosts")) ??
+            "";
         assert.match(
             scan("ssh://git@127.0.0.1:2222/srv/fleet.git"),
             /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan -p 2222 127\.0\.0\.1\)" --stack staging$/,
         );
-        assert.match(scan("ssh://git@git.acme.test/fleet.git"), /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan git\.acme\.test\)" --stack staging$/);
-        const without = problems("staging", { gitProvider: "ssh" }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
+        assert.match(
+            scan("ssh://git@git.acme.test/fleet.git"),
+            /Fix: pulumi config set gitKnownHosts "\$\(ssh-keyscan git\.acme\.test\)" --stack staging$/,
+        );
+        const without =
+            problems("staging", { gitProvider: "ssh" }, [], {}).find((p) => p.includes("gitKnownHosts")) ?? "";
         assert.match(without, /set gitUrl first/);
         assert.doesNotMatch(without, /config set gitKnownHosts/);
     });
@@ -211,14 +264,18 @@ describe("stack settings", () => {
     it("print `npm run pulumi --` commands when cli/stack.sh chose the backend, plain `pulumi` otherwise", () => {
         // One problem of each shape: a value, a rm, ssh-keyscan, a key file, the overlay's, the token's.
         const each = (cli: Record<string, string>) => [
-            ...problems("staging", { ...github, kyvernoReplicas: "0", kubeconfig: "/nonexistent" }, [], { ...token, ...cli }),
+            ...problems("staging", { ...github, kyvernoReplicas: "0", kubeconfig: "/nonexistent" }, [], {
+                ...token,
+                ...cli,
+            }),
             ...problems("staging", { gitProvider: "ssh", gitUrl: "ssh://git@h/x.git" }, [], cli),
             ...problems("qa", github, [], { ...token, ...cli }),
             ...problems("staging", github, [], cli),
         ];
         const viaNpm = each({ GITOPS_KYVERNO_CLI: "npm" });
         assert.strictEqual(viaNpm.length, 6, viaNpm.join("\n"));
-        for (const p of viaNpm) assert.match(p, /: npm run pulumi -- config (set|rm) [^\n]+ --stack (staging|qa)( < \S+)?$/, p);
+        for (const p of viaNpm)
+            assert.match(p, /: npm run pulumi -- config (set|rm) [^\n]+ --stack (staging|qa)( < \S+)?$/, p);
         for (const p of each({})) assert.match(p, /: pulumi config (set|rm) [^\n]+ --stack (staging|qa)( < \S+)?$/, p);
         // Anything else in that variable is not taken as a command prefix.
         for (const p of each({ GITOPS_KYVERNO_CLI: "rm -rf /;" })) assert.match(p, /: pulumi config (set|rm) /, p);
@@ -230,7 +287,11 @@ describe("stack settings", () => {
             "deleteRepositoryOnDestroy",
             /only applies to GitHub/,
         );
-        assertOneProblem(problems("staging", { ...github, deleteRepositoryOnDestroy: "yes" }), "deleteRepositoryOnDestroy", /true or false/);
+        assertOneProblem(
+            problems("staging", { ...github, deleteRepositoryOnDestroy: "yes" }),
+            "deleteRepositoryOnDestroy",
+            /true or false/,
+        );
     });
 });
 

@@ -1,6 +1,15 @@
 // A stack that targets its own Git server over SSH instead of GitHub.
 import * as assert from "assert";
-import { byType, fleetCommitOfMocks, dynamicType, installMocks, one, Registered, runProgram, sshGitConfig } from "../../harness/mocks";
+import {
+    byType,
+    fleetCommitOfMocks,
+    dynamicType,
+    installMocks,
+    one,
+    Registered,
+    runProgram,
+    sshGitConfig,
+} from "../../harness/mocks";
 
 const config = sshGitConfig({
     branch: "fleet",
@@ -20,7 +29,12 @@ describe("a stack on an SSH Git server", () => {
     it("registers nothing on GitHub", () => {
         assert.deepStrictEqual(
             registered
-                .filter((r) => r.type.startsWith("github:") || r.type === "pulumi:providers:github" || r.type.startsWith(dynamicType("GitHub")))
+                .filter(
+                    (r) =>
+                        r.type.startsWith("github:") ||
+                        r.type === "pulumi:providers:github" ||
+                        r.type.startsWith(dynamicType("GitHub")),
+                )
                 .map((r) => r.type),
             [],
         );
@@ -30,14 +44,20 @@ describe("a stack on an SSH Git server", () => {
         const source = one(registered, "kubernetes:source.toolkit.fluxcd.io/v1:GitRepository");
         assert.strictEqual(source.inputs.spec.url, config.gitUrl);
         assert.deepStrictEqual(source.inputs.spec.ref, { branch: "fleet", commit: fleetCommitOfMocks });
-        assert.strictEqual(one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts, config.gitKnownHosts);
+        assert.strictEqual(
+            one(registered, "kubernetes:core/v1:Secret").inputs.stringData.known_hosts,
+            config.gitKnownHosts,
+        );
     });
 
     it("pushes over SSH with the server's host key, reading the write key at each push instead of storing it", () => {
         const files = one(registered, dynamicType("FleetFiles"));
         assert.strictEqual(files.inputs.url, config.gitUrl);
         assert.deepStrictEqual(files.inputs.access, { kind: "ssh", knownHosts: config.gitKnownHosts });
-        assert.ok(!JSON.stringify(files.inputs).includes("write-key-material"), "the write key is an input of FleetFiles");
+        assert.ok(
+            !JSON.stringify(files.inputs).includes("write-key-material"),
+            "the write key is an input of FleetFiles",
+        );
     });
 
     it("installs every chart from the mirror's repository", () => {

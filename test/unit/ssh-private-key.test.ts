@@ -24,7 +24,13 @@ describe("the public half of a supplied SSH private key", () => {
     for (const type of ["ed25519", "ecdsa", "rsa"]) {
         for (const format of ["OpenSSH", "PEM"]) {
             it(`reads an ${type} key in ${format} format as ssh-keygen does, with its SHA256 fingerprint`, () => {
-                const file = keygen(`${type}-${format}`, ["-t", type, "-N", "", ...(format === "PEM" ? ["-m", "PEM"] : [])]);
+                const file = keygen(`${type}-${format}`, [
+                    "-t",
+                    type,
+                    "-N",
+                    "",
+                    ...(format === "PEM" ? ["-m", "PEM"] : []),
+                ]);
                 const key = sshPublicKeyOf(fs.readFileSync(file, "utf8"));
                 assert.strictEqual(key.publicKey, ssh(["-y", "-f", file]).split(" ").slice(0, 2).join(" "));
                 assert.strictEqual(key.fingerprint, ssh(["-l", "-f", file]).split(" ")[1]);
@@ -36,13 +42,24 @@ describe("the public half of a supplied SSH private key", () => {
         const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
         const pem = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
         const raw = publicKey.export({ format: "jwk" }).x!;
-        const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.from(raw, "base64url")]);
+        const blob = Buffer.concat([
+            Buffer.from([0, 0, 0, 11]),
+            Buffer.from("ssh-ed25519"),
+            Buffer.from([0, 0, 0, 32]),
+            Buffer.from(raw, "base64url"),
+        ]);
         assert.strictEqual(sshPublicKeyOf(pem).publicKey, `ssh-ed25519 ${blob.toString("base64")}`);
     });
 
     it("refuses a passphrase-protected key, in either format, saying so", () => {
         for (const format of [[], ["-m", "PEM"]]) {
-            const file = keygen(`protected${format.length}`, ["-t", format.length ? "rsa" : "ed25519", "-N", "a passphrase", ...format]);
+            const file = keygen(`protected${format.length}`, [
+                "-t",
+                format.length ? "rsa" : "ed25519",
+                "-N",
+                "a passphrase",
+                ...format,
+            ]);
             assert.throws(
                 () => sshPublicKeyOf(fs.readFileSync(file, "utf8")),
                 (err: Error) => err instanceof SshKeyProblem && /protected by a passphrase/.test(err.message),

@@ -29,7 +29,11 @@ describe("the stack file reader", function () {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     it("reads the project's plain keys, in the namespace Pulumi.yaml names, and no secret", () => {
-        assert.deepStrictEqual(stackFileValues(dir, "staging"), { kubeContext: "kind-staging", branch: "release", kyvernoReplicas: "2" });
+        assert.deepStrictEqual(stackFileValues(dir, "staging"), {
+            kubeContext: "kind-staging",
+            branch: "release",
+            kyvernoReplicas: "2",
+        });
     });
 
     it("gives the program's defaults for keys the file leaves out", () => {

@@ -41,7 +41,10 @@ describe("cli/stack.sh", () => {
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    function run(args: string[], env: Record<string, string | undefined> = {}): { code: number; stderr: string; calls: Call[] } {
+    function run(
+        args: string[],
+        env: Record<string, string | undefined> = {},
+    ): { code: number; stderr: string; calls: Call[] } {
         // A fresh environment: only the fake CLI, the system's tools, a temp HOME.
         const full: Record<string, string | undefined> = {
             PATH: [bin, "/usr/local/bin", "/usr/bin", "/bin"].join(path.delimiter),
@@ -125,17 +128,36 @@ describe("cli/stack.sh", () => {
         });
 
         it("refuses a targeted destroy that would need a whole-stack up to record the setting", () => {
-            const r = run(["destroy", "staging", "--delete-repository", "--target", "urn:pulumi:staging::x::y::z", "--yes"]);
+            const r = run([
+                "destroy",
+                "staging",
+                "--delete-repository",
+                "--target",
+                "urn:pulumi:staging::x::y::z",
+                "--yes",
+            ]);
             assert.strictEqual(r.code, 2);
             assert.match(r.stderr, /cannot change it to true/);
-            assert.match(r.stderr, /npm run pulumi -- config set deleteRepositoryOnDestroy true --stack staging && npm run up -- staging/);
-            assert.deepStrictEqual(argv(r.calls), [["config", "get", "deleteRepositoryOnDestroy", "--stack", "staging"]]);
+            assert.match(
+                r.stderr,
+                /npm run pulumi -- config set deleteRepositoryOnDestroy true --stack staging && npm run up -- staging/,
+            );
+            assert.deepStrictEqual(argv(r.calls), [
+                ["config", "get", "deleteRepositoryOnDestroy", "--stack", "staging"],
+            ]);
         });
 
         it("passes a targeted destroy through when the setting does not change", () => {
             const r = run(["destroy", "staging", "--target", "urn:pulumi:staging::x::y::z", "--yes"]);
             assert.strictEqual(r.code, 0, r.stderr);
-            assert.deepStrictEqual(argv(r.calls).pop(), ["destroy", "--stack", "staging", "--target", "urn:pulumi:staging::x::y::z", "--yes"]);
+            assert.deepStrictEqual(argv(r.calls).pop(), [
+                "destroy",
+                "--stack",
+                "staging",
+                "--target",
+                "urn:pulumi:staging::x::y::z",
+                "--yes",
+            ]);
         });
     });
 
@@ -167,7 +189,14 @@ describe("cli/stack.sh", () => {
     });
 
     it("preview passes --diff, the policy pack and the given flags", () => {
-        assert.deepStrictEqual(argv(run(["preview", "staging", "--json"]).calls)[1], ["preview", "--stack", "staging", "--diff", ...pack, "--json"]);
+        assert.deepStrictEqual(argv(run(["preview", "staging", "--json"]).calls)[1], [
+            "preview",
+            "--stack",
+            "staging",
+            "--diff",
+            ...pack,
+            "--json",
+        ]);
     });
 
     describe("pulumi (npm run pulumi -- ARGS)", () => {
@@ -184,14 +213,21 @@ describe("cli/stack.sh", () => {
         });
 
         it("keeps your own backend, and plain `pulumi` in what the program prints", () => {
-            const r = run(["pulumi", "stack", "ls"], { PULUMI_BACKEND_URL: "s3://bucket/prefix", GITOPS_KYVERNO_CLI: "npm" });
+            const r = run(["pulumi", "stack", "ls"], {
+                PULUMI_BACKEND_URL: "s3://bucket/prefix",
+                GITOPS_KYVERNO_CLI: "npm",
+            });
             assert.deepStrictEqual(r.calls, [{ backend: "s3://bucket/prefix", cli: "", args: ["stack", "ls"] }]);
         });
 
         it("says when it leaves your own `pulumi login` aside, and does not change it", () => {
             const creds = path.join(dir, "home", ".pulumi", "credentials.json");
             fs.mkdirSync(path.dirname(creds), { recursive: true });
-            const login = JSON.stringify({ current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-x" } }, null, 4);
+            const login = JSON.stringify(
+                { current: "https://api.pulumi.com", accessTokens: { "https://api.pulumi.com": "pul-x" } },
+                null,
+                4,
+            );
             fs.writeFileSync(creds, login);
             const r = run(["pulumi", "stack", "ls"]);
             assert.match(
@@ -200,7 +236,10 @@ describe("cli/stack.sh", () => {
             );
             assert.strictEqual(r.calls[0].cli, "npm");
             assert.strictEqual(fs.readFileSync(creds, "utf8"), login);
-            assert.doesNotMatch(run(["pulumi", "stack", "ls"], { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).stderr, /logged in/);
+            assert.doesNotMatch(
+                run(["pulumi", "stack", "ls"], { PULUMI_BACKEND_URL: "https://api.pulumi.com" }).stderr,
+                /logged in/,
+            );
         });
 
         it("refuses the local backend without a passphrase, before calling pulumi", () => {

@@ -54,7 +54,10 @@ describe("a deploy key the stack supplies", () => {
         execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "a passphrase", "-f", path.join(dir, "protected")]);
         const protectedKey = fs.readFileSync(path.join(dir, "protected"), "utf8");
         for (const [bad, why] of [
-            [protectedKey, /is protected by a passphrase \(cipher aes256-ctr\), which Flux cannot be given: .*ssh-keygen -p -N "" -f ~\/\.ssh\/flux_deploy/],
+            [
+                protectedKey,
+                /is protected by a passphrase \(cipher aes256-ctr\), which Flux cannot be given: .*ssh-keygen -p -N "" -f ~\/\.ssh\/flux_deploy/,
+            ],
             [publicKey, /is not an OpenSSH or PEM private key: /],
         ] as const) {
             const found = problems(sshGitConfig({ deployKeyPrivateKey: bad }), secrets);

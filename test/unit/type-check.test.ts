@@ -71,7 +71,9 @@ describe("the remembered type check", function () {
             "index.ts",
             'import { double } from "./lib/double";\nexport const four: number = double(2);\nexport function f(x: number) {\n    if (x) return 1;\n}\n',
         );
-        const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")) as { compilerOptions: Record<string, unknown> };
+        const config = JSON.parse(fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8")) as {
+            compilerOptions: Record<string, unknown>;
+        };
         config.compilerOptions.noImplicitReturns = false;
         fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));
         assert.strictEqual(check(), "checked");
@@ -82,11 +84,18 @@ describe("the remembered type check", function () {
         fs.writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify(config));
         assert.strictEqual(check(), "cached");
         write("lib/extra.ts", "export const n: number = 'one';\n");
-        write("index.ts", fs.readFileSync(path.join(dir, "index.ts"), "utf8") + 'import { n } from "./lib/extra";\nexport const m = n;\n');
+        write(
+            "index.ts",
+            fs.readFileSync(path.join(dir, "index.ts"), "utf8") +
+                'import { n } from "./lib/extra";\nexport const m = n;\n',
+        );
         rejects(/lib\/extra\.ts\(1,14\)/);
     });
 
     it("keeps its memory beside the installed packages, where copies of the project share it", () => {
-        assert.strictEqual(typeCheckCacheFile("/p"), path.join("/p", "node_modules", ".cache", "gitops-kyverno", "type-checked.json"));
+        assert.strictEqual(
+            typeCheckCacheFile("/p"),
+            path.join("/p", "node_modules", ".cache", "gitops-kyverno", "type-checked.json"),
+        );
     });
 });

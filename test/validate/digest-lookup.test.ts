@@ -14,7 +14,15 @@ import { findBinary } from "../../local-cluster/util";
 import { OciRegistry, startOciRegistry } from "../support/oci-registry";
 
 const repoRoot = path.resolve(__dirname, "..", "..");
-const policy = path.join(repoRoot, "fleet", "infrastructure", "configs", "policies", "resolve-image-digest", "resolve-image-digest.yaml");
+const policy = path.join(
+    repoRoot,
+    "fleet",
+    "infrastructure",
+    "configs",
+    "policies",
+    "resolve-image-digest",
+    "resolve-image-digest.yaml",
+);
 const app = { repository: "team/app", tag: "1.0" };
 const migrate = { repository: "team/migrate", tag: "2.0" };
 
@@ -75,10 +83,23 @@ async function applyPolicy(resource: Record<string, unknown>): Promise<Applied> 
                 namespaceSelector: [{ name: "apps", labels: { "toolkit.fluxcd.io/tenant": "dev-team" } }],
             }),
         );
-        const { code, out } = await runAsync(findBinary("kyverno"), ["apply", policy, "-r", input, "-f", values, "-o", output, "--registry", "--remove-color"]);
+        const { code, out } = await runAsync(findBinary("kyverno"), [
+            "apply",
+            policy,
+            "-r",
+            input,
+            "-f",
+            values,
+            "-o",
+            output,
+            "--registry",
+            "--remove-color",
+        ]);
         const summary = /pass: (\d+), fail: (\d+), warn: (\d+), error: (\d+), skip: (\d+)/.exec(out);
         assert.ok(summary, `kyverno apply printed no summary (exit ${code}):\n${out}`);
-        const docs = fs.existsSync(output) ? parseAllDocuments(fs.readFileSync(output, "utf8")).map((d) => d.toJS()) : [];
+        const docs = fs.existsSync(output)
+            ? parseAllDocuments(fs.readFileSync(output, "utf8")).map((d) => d.toJS())
+            : [];
         const result = docs.filter((d) => d?.kind === "Deployment").pop();
         return { out, errors: Number(summary[4]), result };
     } finally {
@@ -94,7 +115,10 @@ describe("the digest policy against a registry", function () {
 
     it("resolves the tag of each container and init container to the digest the registry serves", async () => {
         const r = await applyPolicy(
-            deployment([{ name: "app", image: `${registry.host}/team/app:1.0` }], [{ name: "migrate", image: `${registry.host}/team/migrate:2.0` }]),
+            deployment(
+                [{ name: "app", image: `${registry.host}/team/app:1.0` }],
+                [{ name: "migrate", image: `${registry.host}/team/migrate:2.0` }],
+            ),
         );
         assert.equal(r.errors, 0, r.out);
         const spec = r.result?.spec.template.spec;
@@ -114,7 +138,9 @@ describe("the digest policy against a registry", function () {
         const asked = registry.requests.length;
         const pinnedApp = `${registry.host}/team/app@${registry.digestOf(app)}`;
         const pinnedMigrate = `${registry.host}/team/migrate@${registry.digestOf(migrate)}`;
-        const r = await applyPolicy(deployment([{ name: "app", image: pinnedApp }], [{ name: "migrate", image: pinnedMigrate }]));
+        const r = await applyPolicy(
+            deployment([{ name: "app", image: pinnedApp }], [{ name: "migrate", image: pinnedMigrate }]),
+        );
         assert.equal(r.errors, 0, r.out);
         assert.deepEqual(registry.requests.slice(asked), [], "the registry was asked about a pinned image");
         const spec = r.result?.spec.template.spec;

@@ -17,7 +17,9 @@ interface Result {
 
 function validate(args: string[]): Promise<Result> {
     return new Promise((resolve, reject) => {
-        const p = spawn("bash", [path.join(repoRoot, "scripts", "validate.sh"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        const p = spawn("bash", [path.join(repoRoot, "scripts", "validate.sh"), ...args], {
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let out = "";
         p.stdout.on("data", (d: Buffer) => (out += d.toString()));
         p.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -79,13 +81,21 @@ describe("npm run validate", function () {
         assert.match(r.out, /^validate: [1-9]\d* passed, 0 failed$/m);
         for (const tree of ["static", "stack staging", "stack production"]) {
             for (const check of ["kustomize build", "kyverno test", "kyverno apply"]) {
-                assert.match(r.out, new RegExp(`^ok   ${check} \\(${tree}\\): `, "m"), `no passing ${check} of the ${tree} tree`);
+                assert.match(
+                    r.out,
+                    new RegExp(`^ok   ${check} \\(${tree}\\): `, "m"),
+                    `no passing ${check} of the ${tree} tree`,
+                );
             }
         }
-        for (const tree of ["stack staging", "stack production"]) assert.match(r.out, new RegExp(`^ok   flux build \\(${tree}\\): `, "m"));
+        for (const tree of ["stack staging", "stack production"])
+            assert.match(r.out, new RegExp(`^ok   flux build \\(${tree}\\): `, "m"));
         assert.match(r.out, /^ok {3}schema \(strict, server-side\): Deployment podinfo\/podinfo from /m);
         // The program's own custom resource meets the Flux Operator's real CRD.
-        assert.match(r.out, /ok {3}schema \(strict, server-side\): FluxInstance flux-system\/flux from stack staging: the Pulumi program/);
+        assert.match(
+            r.out,
+            /ok {3}schema \(strict, server-side\): FluxInstance flux-system\/flux from stack staging: the Pulumi program/,
+        );
         // The API server's backstop refuses podinfo as Git holds it and admits it as Kyverno mutated it.
         for (const tree of ["static", "stack staging", "stack production"]) {
             assert.match(
@@ -97,14 +107,19 @@ describe("npm run validate", function () {
             );
             assert.match(
                 r.out,
-                new RegExp(`^ok   admission backstop \\(${tree}\\): Deployment podinfo/podinfo from .*, as admitted by Kyverno: admitted`, "m"),
+                new RegExp(
+                    `^ok   admission backstop \\(${tree}\\): Deployment podinfo/podinfo from .*, as admitted by Kyverno: admitted`,
+                    "m",
+                ),
             );
         }
     });
 
     it("fails when the tree has no admission backstop, so an unmutated Deployment could run", async () => {
         const configs = "infrastructure/configs/kustomization.yaml";
-        const fleet = tmp(brokenFleet(configs, (t) => t.replace(/^ *- admission\/require-kyverno-mutation-binding\.yaml\n/m, "")));
+        const fleet = tmp(
+            brokenFleet(configs, (t) => t.replace(/^ *- admission\/require-kyverno-mutation-binding\.yaml\n/m, "")),
+        );
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
         assert.match(failedChecks(r.out), /admission backstop \(stack staging\)/);
@@ -114,7 +129,11 @@ describe("npm run validate", function () {
     it("fails naming the Deployment when the backstop no longer checks image digests", async () => {
         const vap = "infrastructure/configs/admission/require-kyverno-mutation.yaml";
         const fleet = tmp(
-            brokenFleet(vap, (t) => t.replace(`c.image.contains('@sha256:'))"`, `true)"`).replace(/has\(variables\.pod\.securityContext\) &&/, "true ||")),
+            brokenFleet(vap, (t) =>
+                t
+                    .replace(`c.image.contains('@sha256:'))"`, `true)"`)
+                    .replace(/has\(variables\.pod\.securityContext\) &&/, "true ||"),
+            ),
         );
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
@@ -129,17 +148,28 @@ describe("npm run validate", function () {
         fs.rmSync(path.join(fleet, "apps/base/podinfo/deployment.yaml"));
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
-        assert.match(failedChecks(r.out), new RegExp(`kyverno apply \\(static\\): ${fleet.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`));
+        assert.match(
+            failedChecks(r.out),
+            new RegExp(`kyverno apply \\(static\\): ${fleet.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\n`),
+        );
         assert.match(r.out, /no workload \(Deployment, .*\) came out of this tree's builds/);
     });
 
     it("fails naming the FluxInstance and the field when the program misspells a FluxInstance field", async () => {
         // The Flux Operator would reject this object at `pulumi up`; nothing else in the tests applies it to its CRD.
-        const program = tmp(brokenProgram("components/flux.ts", (t) => t.replace("networkPolicy: true", "netwrkPolicy: true")));
+        const program = tmp(
+            brokenProgram("components/flux.ts", (t) => t.replace("networkPolicy: true", "netwrkPolicy: true")),
+        );
         const r = await validate(["--env", "staging", "--program", program]);
         assert.equal(r.code, 1, r.out);
-        assert.match(failedChecks(r.out), /schema \(strict, server-side\): stack staging: the Pulumi program \(.*index\.ts\) FluxInstance flux-system\/flux/);
-        assert.match(r.out, /\.spec\.cluster\.netwrkPolicy: field not declared in schema|unknown field "spec\.cluster\.netwrkPolicy"/);
+        assert.match(
+            failedChecks(r.out),
+            /schema \(strict, server-side\): stack staging: the Pulumi program \(.*index\.ts\) FluxInstance flux-system\/flux/,
+        );
+        assert.match(
+            r.out,
+            /\.spec\.cluster\.netwrkPolicy: field not declared in schema|unknown field "spec\.cluster\.netwrkPolicy"/,
+        );
     });
 
     it("fails naming the Kustomization and the field when a clusters/<env> Kustomization has an unknown field", async () => {
@@ -172,12 +202,16 @@ describe("npm run validate", function () {
         const fleet = tmp(brokenFleet(overlay, (t) => t.replace("patches:", "patchez:")));
         const r = await validate(["--env", "production", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
-        assert.match(failedChecks(r.out), /kustomize build \(stack production\): apps\/production\/kustomization\.yaml/);
+        assert.match(
+            failedChecks(r.out),
+            /kustomize build \(stack production\): apps\/production\/kustomization\.yaml/,
+        );
         assert.match(r.out, /unknown field "patchez"/);
     });
 
     it("fails naming the policy's test when the securityContext policy no longer drops ALL capabilities", async () => {
-        const policy = "infrastructure/configs/policies/add-restricted-security-context/add-restricted-security-context.yaml";
+        const policy =
+            "infrastructure/configs/policies/add-restricted-security-context/add-restricted-security-context.yaml";
         const fleet = tmp(brokenFleet(policy, (t) => t.replace(/drop:\n(\s+)- ALL/, "drop:\n$1- NET_RAW")));
         const r = await validate(["--env", "staging", "--fleet", fleet]);
         assert.equal(r.code, 1, r.out);
@@ -185,7 +219,10 @@ describe("npm run validate", function () {
             failedChecks(r.out),
             /kyverno test \(static\): infrastructure\/configs\/policies\/add-restricted-security-context\/\.kyverno-test\/kyverno-test\.yaml/,
         );
-        assert.match(failedChecks(r.out), /add-restricted-security-context\.yaml: ClusterPolicy add-restricted-security-context/);
+        assert.match(
+            failedChecks(r.out),
+            /add-restricted-security-context\.yaml: ClusterPolicy add-restricted-security-context/,
+        );
         assert.match(r.out, /add-container-security-context .*Fail/);
         // The real podinfo as admitted no longer meets the restricted standard either.
         assert.match(
@@ -223,7 +260,10 @@ describe("npm run validate", function () {
         assert.equal(r.code, 1, r.out);
         const failed = failedChecks(r.out);
         assert.match(failed, /kustomize build \(static\): apps\/staging\/kustomization\.yaml/);
-        assert.match(failed, /flux build \(stack staging\): clusters\/staging\/apps\.yaml Kustomization flux-system\/apps/);
+        assert.match(
+            failed,
+            /flux build \(stack staging\): clusters\/staging\/apps\.yaml Kustomization flux-system\/apps/,
+        );
         assert.match(r.out, /podinfo-hpa\.yaml/);
     });
 });

@@ -66,7 +66,10 @@ describe("workflow lint (actionlint)", function () {
         fs.writeFileSync(preview, text.replace("command: preview", "comand: preview"));
         const r = run(path.join(root, ".tools", "bin", "actionlint"), ["-shellcheck=", "-pyflakes="], project);
         assert.notEqual(r.status, 0, r.out);
-        assert.match(r.out, /input "comand" is not defined in action "pulumi-stack" defined at "\.\/\.github\/actions\/pulumi-stack"/);
+        assert.match(
+            r.out,
+            /input "comand" is not defined in action "pulumi-stack" defined at "\.\/\.github\/actions\/pulumi-stack"/,
+        );
         assert.match(r.out, /missing input "command" which is required by action "pulumi-stack"/);
     });
 });

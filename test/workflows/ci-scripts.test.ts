@@ -11,7 +11,11 @@ import { findBinary } from "../../local-cluster/util";
 const root = path.resolve(__dirname, "..", "..");
 const projectNode = path.join(root, "node_modules", ".bin");
 
-function script(name: string, args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
+function script(
+    name: string,
+    args: string[],
+    env: Record<string, string> = {},
+): { status: number; stdout: string; stderr: string } {
     const r = spawnSync("bash", [path.join(root, "scripts", "ci", name), ...args], {
         cwd: root,
         encoding: "utf8",
@@ -22,10 +26,14 @@ function script(name: string, args: string[], env: Record<string, string> = {}):
 }
 
 function git(cwd: string, args: string[]): string {
-    const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], {
-        cwd,
-        encoding: "utf8",
-    });
+    const r = spawnSync(
+        "git",
+        ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args],
+        {
+            cwd,
+            encoding: "utf8",
+        },
+    );
     if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
     return r.stdout;
 }
@@ -66,7 +74,10 @@ describe("scripts/ci (what the workflow jobs run)", function () {
         it("rejects an empty or odd stack name and an unknown command", () => {
             assert.equal(script("require-environment.sh", ["up", "", ""]).status, 1);
             assert.equal(script("require-environment.sh", ["up", "-production", "-production"]).status, 1);
-            assert.match(script("require-environment.sh", ["refresh", "staging", "staging"]).stderr, /unknown command 'refresh'/);
+            assert.match(
+                script("require-environment.sh", ["refresh", "staging", "staging"]).stderr,
+                /unknown command 'refresh'/,
+            );
         });
     });
 
@@ -92,7 +103,10 @@ describe("scripts/ci (what the workflow jobs run)", function () {
             const url = fleet("both", ["staging", "production"]);
             const r = script("fleet-in-use.sh", ["staging"], { FLEET_URL: url });
             assert.equal(r.status, 1, r.stdout + r.stderr);
-            assert.match(r.stderr, /refusing to delete the fleet repository .*: environment\(s\) production still sync from clusters\/<env>\/ on main/);
+            assert.match(
+                r.stderr,
+                /refusing to delete the fleet repository .*: environment\(s\) production still sync from clusters\/<env>\/ on main/,
+            );
         });
 
         it("allows it when only the stack's own environment is left", () => {
@@ -122,7 +136,10 @@ describe("scripts/ci (what the workflow jobs run)", function () {
             try {
                 kubectlDir = path.dirname(findBinary("kubectl"));
             } catch (e) {
-                throw new Error(`${(e as Error).message}: this test runs kubectl config on a file, as the runner does`, { cause: e });
+                throw new Error(
+                    `${(e as Error).message}: this test runs kubectl config on a file, as the runner does`,
+                    { cause: e },
+                );
             }
         });
 
@@ -183,7 +200,12 @@ describe("scripts/ci (what the workflow jobs run)", function () {
 
         it("with EKS_CLUSTER, writes the kubeconfig with aws eks update-kubeconfig under the stack's context name: no credential in it", () => {
             const aws = fakeAws();
-            const r = run("staging", "", { EKS_CLUSTER: "fleet-staging", EKS_REGION: "eu-west-1" }, `${aws.dir}${path.delimiter}`);
+            const r = run(
+                "staging",
+                "",
+                { EKS_CLUSTER: "fleet-staging", EKS_REGION: "eu-west-1" },
+                `${aws.dir}${path.delimiter}`,
+            );
             assert.equal(r.status, 0, r.stderr);
             assert.equal(
                 fs.readFileSync(aws.log, "utf8").trim(),

@@ -10,7 +10,9 @@ import * as path from "node:path";
 import { freePort } from "../../local-cluster/util";
 
 const root = path.resolve(__dirname, "..", "..");
-const PATH = [path.join(root, ".tools", "bin"), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+const PATH = [path.join(root, ".tools", "bin"), path.join(root, "node_modules", ".bin"), process.env.PATH].join(
+    path.delimiter,
+);
 
 function bash(script: string, args: string[], env: Record<string, string>, cwd = root) {
     const r = spawnSync("bash", [path.join(root, "scripts", script), ...args], {
@@ -32,7 +34,10 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
         it("without the environment's KUBECONFIG secret: no section, a notice, exit 0", () => {
             const output = path.join(tmp, "output-none");
             fs.writeFileSync(output, "");
-            const r = bash("ci/flux-diff.sh", ["staging", path.join(tmp, "no-tree")], { KUBECONFIG_DATA: "", GITHUB_OUTPUT: output });
+            const r = bash("ci/flux-diff.sh", ["staging", path.join(tmp, "no-tree")], {
+                KUBECONFIG_DATA: "",
+                GITHUB_OUTPUT: output,
+            });
             assert.equal(r.status, 0, r.stderr);
             assert.match(r.stdout, /::notice::no KUBECONFIG secret/);
             assert.equal(fs.readFileSync(output, "utf8"), "");
@@ -40,11 +45,15 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
 
         it("with a kubeconfig whose cluster is unreachable: the section reports the error and goes to the step output; exit 0", async () => {
             const tree = path.join(tmp, "tree");
-            const render = spawnSync(path.join(root, "node_modules", ".bin", "ts-node"), ["scripts/render-fleet.ts", "--env", "staging", "--out", tree], {
-                cwd: root,
-                encoding: "utf8",
-                env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-            });
+            const render = spawnSync(
+                path.join(root, "node_modules", ".bin", "ts-node"),
+                ["scripts/render-fleet.ts", "--env", "staging", "--out", tree],
+                {
+                    cwd: root,
+                    encoding: "utf8",
+                    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+                },
+            );
             assert.equal(render.status, 0, render.stderr);
             const port = await freePort();
             // Pulumi.staging.yaml names kubeContext kind-staging.
@@ -59,12 +68,17 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
             ].join("\n");
             const output = path.join(tmp, "output-unreachable");
             fs.writeFileSync(output, "");
-            const r = bash("ci/flux-diff.sh", ["staging", tree], { KUBECONFIG_DATA: kubeconfig, GITHUB_OUTPUT: output, TS_NODE_TRANSPILE_ONLY: "true" });
+            const r = bash("ci/flux-diff.sh", ["staging", tree], {
+                KUBECONFIG_DATA: kubeconfig,
+                GITHUB_OUTPUT: output,
+                TS_NODE_TRANSPILE_ONLY: "true",
+            });
             assert.equal(r.status, 0, r.stdout + r.stderr);
             const out = fs.readFileSync(output, "utf8");
             const m = /^section<<(flux-diff-[0-9a-f]{32})\n([\s\S]*)\n\1\n$/.exec(out);
             assert.ok(m, `not one multi-line step output named section:\n${out}`);
-            for (const name of ["infra-configs", "apps"]) assert.match(m[2], new RegExp(`^- \\*\\*${name}\\*\\* .*: error: flux diff failed`, "m"));
+            for (const name of ["infra-configs", "apps"])
+                assert.match(m[2], new RegExp(`^- \\*\\*${name}\\*\\* .*: error: flux diff failed`, "m"));
             assert.match(m[2], new RegExp(`127\\.0\\.0\\.1:${port}`));
         });
     });
@@ -74,10 +88,22 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
         function repo(): string {
             const dir = fs.mkdtempSync(path.join(tmp, "repo-"));
             const git = (args: string[]) => {
-                const r = spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "init.defaultBranch=main", ...args], {
-                    cwd: dir,
-                    encoding: "utf8",
-                });
+                const r = spawnSync(
+                    "git",
+                    [
+                        "-c",
+                        "user.name=t",
+                        "-c",
+                        "user.email=t@example.invalid",
+                        "-c",
+                        "init.defaultBranch=main",
+                        ...args,
+                    ],
+                    {
+                        cwd: dir,
+                        encoding: "utf8",
+                    },
+                );
                 assert.equal(r.status, 0, r.stderr);
             };
             git(["init", "-q"]);
@@ -113,7 +139,11 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
             const dir = repo();
             for (const notes of ["plain", "x".repeat(40000)]) {
                 fs.writeFileSync(path.join(dir, "fleet", "notes.yaml"), `notes: ${notes}\n`);
-                spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", notes.slice(0, 5)], { cwd: dir });
+                spawnSync(
+                    "git",
+                    ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", notes.slice(0, 5)],
+                    { cwd: dir },
+                );
             }
             const r = bash("fleet-diff-comment.sh", [], {}, dir);
             assert.equal(r.status, 0, r.stderr);

@@ -54,7 +54,12 @@ export function loadProject(root: string): { workflows: Workflow[]; actions: Loc
                 const file = path.join(acDir, d, name);
                 if (!fs.existsSync(file)) continue;
                 const text = fs.readFileSync(file, "utf8");
-                actions.push({ dir: `./.github/actions/${d}`, file: `.github/actions/${d}/${name}`, text, doc: parse(text) as Doc });
+                actions.push({
+                    dir: `./.github/actions/${d}`,
+                    file: `.github/actions/${d}/${name}`,
+                    text,
+                    doc: parse(text) as Doc,
+                });
             }
         }
     }
@@ -76,13 +81,21 @@ export function triggersOf(wf: Workflow): string[] {
 export function jobInstances(workflows: Workflow[]): JobInstance[] {
     const byFile = new Map(workflows.map((w) => [w.file, w]));
     const out: JobInstance[] = [];
-    const visit = (wf: Workflow, triggers: string[], outer: JobInstance["groups"], bindings: Record<string, string[]>, via: string[]) => {
+    const visit = (
+        wf: Workflow,
+        triggers: string[],
+        outer: JobInstance["groups"],
+        bindings: Record<string, string[]>,
+        via: string[],
+    ) => {
         const wfGroups = [...outer];
-        if (wf.doc.concurrency !== undefined) wfGroups.push(concurrencyOf(wf.doc.concurrency, bindings, `${wf.file} (workflow)`));
+        if (wf.doc.concurrency !== undefined)
+            wfGroups.push(concurrencyOf(wf.doc.concurrency, bindings, `${wf.file} (workflow)`));
         for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
             const jobBindings = { ...bindings, ...matrixBindings(job) };
             const groups = [...wfGroups];
-            if (job.concurrency !== undefined) groups.push(concurrencyOf(job.concurrency, jobBindings, `${wf.file} job ${id}`));
+            if (job.concurrency !== undefined)
+                groups.push(concurrencyOf(job.concurrency, jobBindings, `${wf.file} job ${id}`));
             if (typeof job.uses === "string" && job.uses.startsWith("./.github/workflows/")) {
                 const callee = byFile.get(job.uses.slice(2));
                 if (!callee) throw new Error(`${wf.file} job ${id} calls ${job.uses}, which does not exist`);
@@ -94,7 +107,11 @@ export function jobInstances(workflows: Workflow[]): JobInstance[] {
                     for (const [name, spec] of Object.entries(declared)) {
                         const given = (job.with ?? {})[name];
                         inputs[`inputs.${name}`] =
-                            given === undefined ? (spec.default === undefined ? [""] : [String(spec.default)]) : expand(String(given), one);
+                            given === undefined
+                                ? spec.default === undefined
+                                    ? [""]
+                                    : [String(spec.default)]
+                                : expand(String(given), one);
                     }
                     visit(callee, triggers, groups, inputs, [...via, `${wf.file} job ${id}`]);
                 }
@@ -232,14 +249,24 @@ export function pulumiRuns(inst: JobInstance, actions: LocalAction[]): PulumiRun
         const a = localAction(s, actions);
         if (a && w.command !== undefined) {
             for (const command of expand(String(w.command), inst.bindings)) {
-                out.push({ command, stacks: expand(String(w.stack ?? ""), inst.bindings), where: `${s.uses}`, actionStep: s, action: a });
+                out.push({
+                    command,
+                    stacks: expand(String(w.stack ?? ""), inst.bindings),
+                    where: `${s.uses}`,
+                    actionStep: s,
+                    action: a,
+                });
             }
         } else if (typeof s.uses === "string" && s.uses.startsWith("pulumi/actions@") && w.command !== undefined) {
             // The step's `if` narrows a reusable workflow's command input to one value.
             const guard = /inputs\.command == '(\w+)'/.exec(String(s.if ?? ""));
             for (const command of expand(String(w.command), inst.bindings)) {
                 if (guard && !(inst.bindings["inputs.command"] ?? [guard[1]]).includes(guard[1])) continue;
-                out.push({ command, stacks: expand(String(w["stack-name"] ?? ""), { ...inst.bindings, ...envBindings(inst, s) }), where: s.name ?? s.uses });
+                out.push({
+                    command,
+                    stacks: expand(String(w["stack-name"] ?? ""), { ...inst.bindings, ...envBindings(inst, s) }),
+                    where: s.name ?? s.uses,
+                });
             }
         } else if (typeof s.run === "string") {
             const m = /cli\/stack\.sh (up|destroy) "\$(\w+)"/.exec(s.run);
@@ -255,7 +282,8 @@ export function pulumiRuns(inst: JobInstance, actions: LocalAction[]): PulumiRun
 
 function envBindings(inst: JobInstance, step: Doc): Record<string, string[]> {
     const out: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries({ ...(inst.job.env ?? {}), ...(step.env ?? {}) })) out[`env.${k}`] = expand(String(v), inst.bindings);
+    for (const [k, v] of Object.entries({ ...(inst.job.env ?? {}), ...(step.env ?? {}) }))
+        out[`env.${k}`] = expand(String(v), inst.bindings);
     return out;
 }
 
@@ -269,19 +297,27 @@ export function environmentOf(inst: JobInstance): string[] {
 }
 
 /** Every `run:` script in workflows and local actions, with where it is. */
-export function runScripts(workflows: Workflow[], actions: LocalAction[]): { where: string; script: string; shell?: string }[] {
+export function runScripts(
+    workflows: Workflow[],
+    actions: LocalAction[],
+): { where: string; script: string; shell?: string }[] {
     const out: { where: string; script: string; shell?: string }[] = [];
     for (const wf of workflows) {
         for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
             ((job.steps ?? []) as Doc[]).forEach((s, i) => {
                 if (typeof s.run === "string")
-                    out.push({ where: `${wf.file} job ${id} step ${s.name ?? i + 1}`, script: s.run, shell: s.shell ?? job.defaults?.run?.shell });
+                    out.push({
+                        where: `${wf.file} job ${id} step ${s.name ?? i + 1}`,
+                        script: s.run,
+                        shell: s.shell ?? job.defaults?.run?.shell,
+                    });
             });
         }
     }
     for (const a of actions) {
         ((a.doc.runs?.steps ?? []) as Doc[]).forEach((s, i) => {
-            if (typeof s.run === "string") out.push({ where: `${a.file} step ${s.name ?? i + 1}`, script: s.run, shell: s.shell });
+            if (typeof s.run === "string")
+                out.push({ where: `${a.file} step ${s.name ?? i + 1}`, script: s.run, shell: s.shell });
         });
     }
     return out;

@@ -12,7 +12,15 @@ import { policyVerdictSection } from "../../scripts/policy-verdict";
 
 const root = path.resolve(__dirname, "..", "..");
 const load = (file: string) => YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
-type Step = { id?: string; name?: string; if?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Step = {
+    id?: string;
+    name?: string;
+    if?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+};
 
 /** What `pulumi preview --policy-pack policy` prints for a stack with one mandatory and one advisory violation. */
 const failedPreview = [
@@ -45,7 +53,10 @@ describe("the policy pack in the workflows", function () {
         assert.ok(verdict, "no verdict step");
         assert.match(verdict.if ?? "", /!cancelled\(\)/, "the verdict step is skipped when the pack fails the preview");
         assert.equal(verdict.env?.PREVIEW_OUTPUT, "${{ steps.preview.outputs.output }}");
-        assert.equal(load(".github/actions/pulumi-stack/action.yml").outputs["policy-verdict"].value, "${{ steps.verdict.outputs.section }}");
+        assert.equal(
+            load(".github/actions/pulumi-stack/action.yml").outputs["policy-verdict"].value,
+            "${{ steps.verdict.outputs.section }}",
+        );
     });
 
     it("preview.yml carries each previewed environment's verdict into the fleet-diff comment", () => {
@@ -54,12 +65,20 @@ describe("the policy pack in the workflows", function () {
         assert.ok(previews.length > 0);
         for (const job of previews) {
             const env = job.slice("preview-".length).toUpperCase();
-            assert.match(jobs[job].outputs?.["policy-verdict"] ?? "", /steps\.preview\.outputs\.policy-verdict/, `${job} does not output its verdict`);
+            assert.match(
+                jobs[job].outputs?.["policy-verdict"] ?? "",
+                /steps\.preview\.outputs\.policy-verdict/,
+                `${job} does not output its verdict`,
+            );
             assert.ok(jobs["fleet-diff"].needs.includes(job), `fleet-diff does not wait for ${job}`);
             const step = (jobs["fleet-diff"].steps as Step[]).find((s) => s.run?.includes("fleet-diff-comment.sh"));
             assert.equal(step?.env?.[`POLICY_VERDICT_${env}`], `\${{ needs.${job}.outputs.policy-verdict }}`);
         }
-        assert.match(jobs["fleet-diff"].if, /!cancelled\(\)/, "a failed preview (a mandatory violation) would drop the comment");
+        assert.match(
+            jobs["fleet-diff"].if,
+            /!cancelled\(\)/,
+            "a failed preview (a mandatory violation) would drop the comment",
+        );
     });
 
     it("the verdict names the failing rule; the comment shows it after the Flux diff", () => {
@@ -78,7 +97,10 @@ describe("the policy pack in the workflows", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-verdict-ci-"));
         try {
             const git = (args: string[]) =>
-                spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...args], { cwd: dir, encoding: "utf8" });
+                spawnSync("git", ["-c", "user.name=t", "-c", "user.email=t@example.invalid", ...args], {
+                    cwd: dir,
+                    encoding: "utf8",
+                });
             git(["init", "-q"]);
             fs.mkdirSync(path.join(dir, "fleet"));
             fs.writeFileSync(path.join(dir, "fleet", "a.yaml"), "a: 1\n");
@@ -91,9 +113,15 @@ describe("the policy pack in the workflows", function () {
                     encoding: "utf8",
                     env: { ...process.env, GITHUB_STEP_SUMMARY: "", PR: "", REPO: "", ...env },
                 });
-            const r = run({ FLUX_DIFF_STAGING: "#### What Flux would change in staging\n", POLICY_VERDICT_STAGING: section });
+            const r = run({
+                FLUX_DIFF_STAGING: "#### What Flux would change in staging\n",
+                POLICY_VERDICT_STAGING: section,
+            });
             assert.equal(r.status, 0, r.stderr);
-            assert.ok(r.stdout.indexOf("### Policy pack verdict") > r.stdout.indexOf("What Flux would change in staging"), r.stdout);
+            assert.ok(
+                r.stdout.indexOf("### Policy pack verdict") > r.stdout.indexOf("What Flux would change in staging"),
+                r.stdout,
+            );
             assert.ok(r.stdout.includes(section), r.stdout);
             const none = run({ POLICY_VERDICT_STAGING: "" });
             assert.match(none.stdout, /No policy verdict on this pull request/);
@@ -106,10 +134,20 @@ describe("the policy pack in the workflows", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-verdict-out-"));
         try {
             const out = path.join(dir, "github-output");
-            const r = spawnSync(path.join(root, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(root, "scripts", "policy-verdict.ts")], {
-                encoding: "utf8",
-                env: { ...process.env, STACK: "staging", PREVIEW_OUTPUT: failedPreview, OUTCOME: "failure", GITHUB_OUTPUT: out },
-            });
+            const r = spawnSync(
+                path.join(root, "node_modules", ".bin", "ts-node"),
+                ["--transpile-only", path.join(root, "scripts", "policy-verdict.ts")],
+                {
+                    encoding: "utf8",
+                    env: {
+                        ...process.env,
+                        STACK: "staging",
+                        PREVIEW_OUTPUT: failedPreview,
+                        OUTCOME: "failure",
+                        GITHUB_OUTPUT: out,
+                    },
+                },
+            );
             assert.equal(r.status, 0, r.stderr);
             const written = fs.readFileSync(out, "utf8");
             assert.match(written, /^section<<POLICY_VERDICT_EOF\n#### Policy pack on `staging`\n:x: \*\*Fails\*\*/);

@@ -7,7 +7,19 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { assignments, Doc, environmentOf, expand, globsIntersect, JobInstance, jobInstances, jobText, loadProject, pulumiRuns, runScripts } from "./model";
+import {
+    assignments,
+    Doc,
+    environmentOf,
+    expand,
+    globsIntersect,
+    JobInstance,
+    jobInstances,
+    jobText,
+    loadProject,
+    pulumiRuns,
+    runScripts,
+} from "./model";
 
 const root = path.resolve(__dirname, "..", "..");
 const PR_EVENTS = ["pull_request", "pull_request_target"];
@@ -16,7 +28,11 @@ const FORK = "github.event.pull_request.head.repo.full_name != github.repository
 
 /** Secrets a job's text names, other than the workflow's own GITHUB_TOKEN. */
 function secretNames(text: string): string[] {
-    return [...new Set([...text.matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN"))];
+    return [
+        ...new Set(
+            [...text.matchAll(/secrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]).filter((n) => n !== "GITHUB_TOKEN"),
+        ),
+    ];
 }
 
 function name(i: JobInstance): string {
@@ -46,22 +62,31 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const i of prJobs) {
                 const text = jobText(i, actions);
-                if (/secrets\s*\[/.test(text)) problems.push(`${name(i)} picks a secret by a computed name (secrets[...])`);
+                if (/secrets\s*\[/.test(text))
+                    problems.push(`${name(i)} picks a secret by a computed name (secrets[...])`);
                 for (const s of secretNames(text)) if (/PROD/i.test(s)) problems.push(`${name(i)} names secret ${s}`);
                 for (const env of environmentOf(i)) {
                     if (!/^[a-z0-9-]+-preview$/.test(env))
-                        problems.push(`${name(i)} runs in environment "${env}" (a pull request may only use a *-preview environment)`);
+                        problems.push(
+                            `${name(i)} runs in environment "${env}" (a pull request may only use a *-preview environment)`,
+                        );
                 }
                 for (const r of pulumiRuns(i, actions)) {
                     if (r.command !== "preview") problems.push(`${name(i)} runs pulumi ${r.command}`);
-                    if (r.stacks.some((s) => s === "production" || s.includes("*"))) problems.push(`${name(i)} previews stack(s) ${r.stacks.join(", ")}`);
+                    if (r.stacks.some((s) => s === "production" || s.includes("*")))
+                        problems.push(`${name(i)} previews stack(s) ${r.stacks.join(", ")}`);
                 }
             }
             // Callers on the way to a pull request's jobs hand over no secrets.
-            const prWorkflows = new Set(prJobs.flatMap((i) => [i.workflow.file, ...i.via.map((v) => v.split(" job ")[0])]));
+            const prWorkflows = new Set(
+                prJobs.flatMap((i) => [i.workflow.file, ...i.via.map((v) => v.split(" job ")[0])]),
+            );
             for (const wf of workflows.filter((w) => prWorkflows.has(w.file))) {
                 for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
-                    if (job.secrets !== undefined) problems.push(`${wf.file} job ${id} passes secrets (${JSON.stringify(job.secrets)}) to ${job.uses}`);
+                    if (job.secrets !== undefined)
+                        problems.push(
+                            `${wf.file} job ${id} passes secrets (${JSON.stringify(job.secrets)}) to ${job.uses}`,
+                        );
                 }
             }
             assert.deepEqual(problems, []);
@@ -86,13 +111,17 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes) {
                 const own = i.groups.filter((g) => g.where.includes(" job "));
-                if (own.length === 0) problems.push(`${name(i)} (${r.command}) has no job concurrency group: two could run on one stack`);
-                for (const g of i.groups) if (g.cancelInProgress) problems.push(`${name(i)} (${r.command}) is in group ${g.pattern} with cancel-in-progress`);
+                if (own.length === 0)
+                    problems.push(`${name(i)} (${r.command}) has no job concurrency group: two could run on one stack`);
+                for (const g of i.groups)
+                    if (g.cancelInProgress)
+                        problems.push(`${name(i)} (${r.command}) is in group ${g.pattern} with cancel-in-progress`);
                 for (const p of prJobs) {
                     for (const pg of p.groups) {
                         for (const a of pg.pattern.split("|")) {
                             for (const b of i.groups.flatMap((g) => g.pattern.split("|"))) {
-                                if (globsIntersect(a, b)) problems.push(`${name(p)} group "${a}" (${pg.where}) can be ${name(i)}'s "${b}"`);
+                                if (globsIntersect(a, b))
+                                    problems.push(`${name(p)} group "${a}" (${pg.where}) can be ${name(i)}'s "${b}"`);
                             }
                         }
                     }
@@ -105,7 +134,9 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes) {
                 for (const g of i.groups.filter((g) => !g.where.includes(" job "))) {
-                    problems.push(`${name(i)} (${r.command}) is in the workflow-wide group ${g.pattern} (${g.where}): every later run waits behind it`);
+                    problems.push(
+                        `${name(i)} (${r.command}) is in the workflow-wide group ${g.pattern} (${g.where}): every later run waits behind it`,
+                    );
                 }
             }
             assert.deepEqual([...new Set(problems)], []);
@@ -115,7 +146,10 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             assert.ok(globsIntersect("pulumi-*", "pulumi-staging"));
             assert.ok(globsIntersect("preview-*-x", "preview-1-*"));
             assert.ok(!globsIntersect("preview-pr-*", "pulumi-staging"));
-            assert.deepEqual(expand("pulumi-${{ inputs.stack }}", { "inputs.stack": ["staging", "production"] }), ["pulumi-staging", "pulumi-production"]);
+            assert.deepEqual(expand("pulumi-${{ inputs.stack }}", { "inputs.stack": ["staging", "production"] }), [
+                "pulumi-staging",
+                "pulumi-production",
+            ]);
         });
     });
 
@@ -126,7 +160,13 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                 for (const one of assignments(i.bindings)) {
                     const env = environmentOf({ ...i, bindings: one });
                     const stack = r.actionStep ? expand(String(r.actionStep.with?.stack ?? ""), one) : r.stacks;
-                    if (env.length !== 1 || stack.length !== 1 || env[0] !== stack[0] || env[0] === "" || env[0].includes("*")) {
+                    if (
+                        env.length !== 1 ||
+                        stack.length !== 1 ||
+                        env[0] !== stack[0] ||
+                        env[0] === "" ||
+                        env[0].includes("*")
+                    ) {
                         problems.push(
                             `${name(i)}: ${r.command} of stack ${JSON.stringify(stack)} in environment ${JSON.stringify(env)} (with ${JSON.stringify(one)})`,
                         );
@@ -140,7 +180,9 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes) {
                 if (!r.action || !r.actionStep) {
-                    problems.push(`${name(i)}: ${r.command} runs without the guard of the project's pulumi-stack action`);
+                    problems.push(
+                        `${name(i)}: ${r.command} runs without the guard of the project's pulumi-stack action`,
+                    );
                     continue;
                 }
                 if (r.actionStep.with?.["environment-name"] !== "${{ vars.ENVIRONMENT_NAME }}") {
@@ -149,7 +191,10 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                     );
                 }
                 const first = (r.action.doc.runs?.steps ?? [])[0] as Doc | undefined;
-                if (!first || !/scripts\/ci\/require-environment\.sh "\$COMMAND" "\$STACK" "\$ACTUAL"/.test(String(first.run))) {
+                if (
+                    !first ||
+                    !/scripts\/ci\/require-environment\.sh "\$COMMAND" "\$STACK" "\$ACTUAL"/.test(String(first.run))
+                ) {
                     problems.push(`${r.action.file}: the first step is not the environment guard`);
                 } else if (
                     first.env?.COMMAND !== "${{ inputs.command }}" ||
@@ -170,17 +215,21 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes.filter((c) => c.r.command === "destroy")) {
                 const steps = ((r.action ? r.action.doc.runs?.steps : i.job.steps) ?? []) as Doc[];
-                const check = steps.findIndex((s) => /scripts\/ci\/fleet-in-use\.sh "\$STACK"/.test(String(s.run ?? "")));
+                const check = steps.findIndex((s) =>
+                    /scripts\/ci\/fleet-in-use\.sh "\$STACK"/.test(String(s.run ?? "")),
+                );
                 const destroy = steps.findIndex((s) => /cli\/stack\.sh destroy/.test(String(s.run ?? "")));
                 if (check < 0) {
                     problems.push(`${name(i)}: no fleet-in-use check before destroy`);
                     continue;
                 }
-                if (destroy >= 0 && check > destroy) problems.push(`${name(i)}: the fleet-in-use check runs after the destroy`);
+                if (destroy >= 0 && check > destroy)
+                    problems.push(`${name(i)}: the fleet-in-use check runs after the destroy`);
                 const cond = String(steps[check].if ?? "");
                 if (!/delete-repository == 'true'/.test(cond) || !/command == 'destroy'/.test(cond))
                     problems.push(`${name(i)}: the check's condition is ${JSON.stringify(cond)}`);
-                if (steps[check]["continue-on-error"]) problems.push(`${name(i)}: the check may fail without stopping the destroy`);
+                if (steps[check]["continue-on-error"])
+                    problems.push(`${name(i)}: the check may fail without stopping the destroy`);
             }
             assert.deepEqual(problems, []);
         });
@@ -195,7 +244,9 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                     problems.push(`${name(i)} needs secrets but runs for forks too (if: ${JSON.stringify(i.job.if)})`);
             }
             const notice = prJobs.find(
-                (i) => String(i.job.if ?? "").includes(FORK) && ((i.job.steps ?? []) as Doc[]).some((s) => /GITHUB_STEP_SUMMARY/.test(String(s.run ?? ""))),
+                (i) =>
+                    String(i.job.if ?? "").includes(FORK) &&
+                    ((i.job.steps ?? []) as Doc[]).some((s) => /GITHUB_STEP_SUMMARY/.test(String(s.run ?? ""))),
             );
             if (!notice) problems.push("no job writes a fork notice to the job summary");
             assert.deepEqual(problems, []);
@@ -206,13 +257,16 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
         it("every workflow starts with permissions: {} and every job grants its own", () => {
             const problems: string[] = [];
             for (const wf of workflows) {
-                if (JSON.stringify(wf.doc.permissions) !== "{}") problems.push(`${wf.file}: top-level permissions ${JSON.stringify(wf.doc.permissions)}`);
+                if (JSON.stringify(wf.doc.permissions) !== "{}")
+                    problems.push(`${wf.file}: top-level permissions ${JSON.stringify(wf.doc.permissions)}`);
                 for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
                     const p = job.permissions;
-                    if (p === undefined || typeof p !== "object" || p === null) problems.push(`${wf.file} job ${id}: permissions ${JSON.stringify(p)}`);
+                    if (p === undefined || typeof p !== "object" || p === null)
+                        problems.push(`${wf.file} job ${id}: permissions ${JSON.stringify(p)}`);
                     else
                         for (const [k, v] of Object.entries(p))
-                            if (!["read", "write", "none"].includes(String(v))) problems.push(`${wf.file} job ${id}: ${k}: ${v}`);
+                            if (!["read", "write", "none"].includes(String(v)))
+                                problems.push(`${wf.file} job ${id}: ${k}: ${v}`);
                 }
             }
             assert.deepEqual(problems, []);
@@ -235,9 +289,11 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
         it("no secret is in a workflow's or a job's env; a local action hands each secret input only to the steps that use it", () => {
             const problems: string[] = [];
             for (const wf of workflows) {
-                if (/secrets\./.test(JSON.stringify(wf.doc.env ?? {}))) problems.push(`${wf.file}: secrets in the workflow env`);
+                if (/secrets\./.test(JSON.stringify(wf.doc.env ?? {})))
+                    problems.push(`${wf.file}: secrets in the workflow env`);
                 for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
-                    if (/secrets\./.test(JSON.stringify(job.env ?? {}))) problems.push(`${wf.file} job ${id}: secrets in the job env`);
+                    if (/secrets\./.test(JSON.stringify(job.env ?? {})))
+                        problems.push(`${wf.file} job ${id}: secrets in the job env`);
                     for (const s of (job.steps ?? []) as Doc[]) {
                         const local = typeof s.uses === "string" && s.uses.startsWith("./");
                         if (!local && /secrets\./.test(JSON.stringify(s.with ?? {})))
@@ -252,18 +308,27 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                     for (const job of Object.values((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
                         for (const s of (job.steps ?? []) as Doc[]) {
                             if (s.uses !== a.dir) continue;
-                            for (const [k, v] of Object.entries((s.with ?? {}) as Doc)) if (/secrets\./.test(String(v))) secretInputs.add(k);
+                            for (const [k, v] of Object.entries((s.with ?? {}) as Doc))
+                                if (/secrets\./.test(String(v))) secretInputs.add(k);
                         }
                     }
                 }
-                assert.ok(secretInputs.size > 0 || !/secrets\./.test(workflows.map((w) => w.text).join("\n")), `${a.file}: no caller passes it a secret?`);
+                assert.ok(
+                    secretInputs.size > 0 || !/secrets\./.test(workflows.map((w) => w.text).join("\n")),
+                    `${a.file}: no caller passes it a secret?`,
+                );
                 for (const s of (a.doc.runs?.steps ?? []) as Doc[]) {
                     const rest = { ...s, env: undefined };
                     for (const k of secretInputs) {
                         if (JSON.stringify(rest).includes(`inputs.${k}`))
-                            problems.push(`${a.file} step ${s.name ?? s.uses}: secret input ${k} outside the step's env`);
+                            problems.push(
+                                `${a.file} step ${s.name ?? s.uses}: secret input ${k} outside the step's env`,
+                            );
                     }
-                    if (/npm (ci|install)/.test(String(s.run ?? "")) && [...secretInputs].some((k) => JSON.stringify(s.env ?? {}).includes(`inputs.${k}`))) {
+                    if (
+                        /npm (ci|install)/.test(String(s.run ?? "")) &&
+                        [...secretInputs].some((k) => JSON.stringify(s.env ?? {}).includes(`inputs.${k}`))
+                    ) {
                         problems.push(`${a.file}: npm runs with a secret`);
                     }
                 }
@@ -276,7 +341,10 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             for (const wf of workflows) {
                 for (const [id, job] of Object.entries((wf.doc.jobs ?? {}) as Record<string, Doc>)) {
                     for (const s of (job.steps ?? []) as Doc[]) {
-                        if (String(s.uses ?? "").startsWith("actions/checkout@") && s.with?.["persist-credentials"] !== false)
+                        if (
+                            String(s.uses ?? "").startsWith("actions/checkout@") &&
+                            s.with?.["persist-credentials"] !== false
+                        )
                             problems.push(`${wf.file} job ${id}`);
                     }
                 }
@@ -319,8 +387,12 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                     if (!version) problems.push(`${at}: ${m[1]} has no "# vX.Y.Z" comment`);
                     if (ref && version) {
                         const first = node24[ref[1]];
-                        if (!first) problems.push(`${at}: ${ref[1]} is not in this test's table of Node 24 releases (add it after checking its action.yml)`);
-                        else if (!newer(version[1], first)) problems.push(`${at}: ${ref[1]} v${version[1]} predates its Node 24 release v${first}`);
+                        if (!first)
+                            problems.push(
+                                `${at}: ${ref[1]} is not in this test's table of Node 24 releases (add it after checking its action.yml)`,
+                            );
+                        else if (!newer(version[1], first))
+                            problems.push(`${at}: ${ref[1]} v${version[1]} predates its Node 24 release v${first}`);
                     }
                 });
             }
@@ -334,17 +406,23 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
             const problems: string[] = [];
             for (const { i, r } of changes.filter((c) => c.r.command === "up")) {
                 const steps = ((r.action ? r.action.doc.runs?.steps : i.job.steps) ?? []) as Doc[];
-                const up = steps.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "up");
-                if (!up || up.with?.upsert !== true) problems.push(`${name(i)}: pulumi/actions up without upsert: true`);
+                const up = steps.find(
+                    (s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "up",
+                );
+                if (!up || up.with?.upsert !== true)
+                    problems.push(`${name(i)}: pulumi/actions up without upsert: true`);
             }
             for (const i of prJobs) {
                 for (const r of pulumiRuns(i, actions).filter((x) => x.command === "preview" && x.action)) {
                     const steps = (r.action!.doc.runs?.steps ?? []) as Doc[];
-                    const preview = steps.find((s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "preview");
+                    const preview = steps.find(
+                        (s) => String(s.uses ?? "").startsWith("pulumi/actions@") && s.with?.command === "preview",
+                    );
                     const exists = steps.find((s) => s.id === "stack");
                     if (!preview || !/steps\.stack\.outputs\.exists == 'true'/.test(String(preview.if)))
                         problems.push(`${name(i)}: the preview does not wait for the stack check`);
-                    if (!exists || !/GITHUB_STEP_SUMMARY/.test(String(exists.run))) problems.push(`${name(i)}: a missing stack is not reported in the summary`);
+                    if (!exists || !/GITHUB_STEP_SUMMARY/.test(String(exists.run)))
+                        problems.push(`${name(i)}: a missing stack is not reported in the summary`);
                 }
             }
             assert.deepEqual(problems, []);
@@ -369,8 +447,13 @@ describe("workflow policy (parsed .github/workflows and .github/actions)", () =>
                 if (!String(recoverStep.if ?? "").includes(`inputs.command == '${r.command}'`))
                     problems.push(`${name(i)}: recover does not run for ${r.command}`);
                 if (/--cancel-lock/.test(String(recoverStep.run))) {
-                    const own = i.groups.filter((g) => r.stacks.every((st) => g.pattern.includes(st)) && !g.cancelInProgress);
-                    if (own.length === 0) problems.push(`${name(i)}: --cancel-lock outside a per-stack concurrency group that never cancels in progress`);
+                    const own = i.groups.filter(
+                        (g) => r.stacks.every((st) => g.pattern.includes(st)) && !g.cancelInProgress,
+                    );
+                    if (own.length === 0)
+                        problems.push(
+                            `${name(i)}: --cancel-lock outside a per-stack concurrency group that never cancels in progress`,
+                        );
                 }
             }
             assert.ok(changes.length > 0);
@@ -391,7 +474,11 @@ describe("shellcheck over every run: script of the workflows and local actions",
     let tmp: string;
     before(() => {
         const v = spawnSync("shellcheck", ["--version"], { encoding: "utf8" });
-        assert.equal(v.status, 0, "shellcheck is not installed: bash scripts/install-system-deps.sh (Debian package shellcheck)");
+        assert.equal(
+            v.status,
+            0,
+            "shellcheck is not installed: bash scripts/install-system-deps.sh (Debian package shellcheck)",
+        );
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "run-shellcheck-"));
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -401,7 +488,10 @@ describe("shellcheck over every run: script of the workflows and local actions",
         const file = path.join(tmp, `run-${Math.random().toString(36).slice(2)}.sh`);
         const sh = shell === "sh" ? "sh" : "bash";
         fs.writeFileSync(file, `#!/usr/bin/env ${sh}\nset -e\n${script}`);
-        const r = spawnSync("shellcheck", ["-s", sh, "-x", "-P", root, "-f", "gcc", file], { cwd: root, encoding: "utf8" });
+        const r = spawnSync("shellcheck", ["-s", sh, "-x", "-P", root, "-f", "gcc", file], {
+            cwd: root,
+            encoding: "utf8",
+        });
         return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
     }
 

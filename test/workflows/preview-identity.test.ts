@@ -12,14 +12,21 @@ import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { renderFleetTree } from "../../components/fleet-tree";
-import { previewAccessManifests, previewDryRunKinds, previewIdentity, previewPolicyName } from "../../components/preview-access";
+import {
+    previewAccessManifests,
+    previewDryRunKinds,
+    previewIdentity,
+    previewPolicyName,
+} from "../../components/preview-access";
 import { diffOne, kustomizationsOf } from "../../scripts/flux-diff/run";
 import { defaultFleetDir } from "../../stacks/settings";
 import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
 import { apply, crdManifest, crds, kubectl } from "../status/fixtures";
 
 const root = path.resolve(__dirname, "..", "..");
-const PATH = [path.join(root, ".tools", "bin"), path.join(root, "node_modules", ".bin"), process.env.PATH].join(path.delimiter);
+const PATH = [path.join(root, ".tools", "bin"), path.join(root, "node_modules", ".bin"), process.env.PATH].join(
+    path.delimiter,
+);
 const { namespace: ns, serviceAccount: sa, group } = previewIdentity;
 const testNs = "preview-probe";
 
@@ -31,9 +38,19 @@ interface Reply {
 
 type Auth = { token: string } | { admin: true; impersonate?: { user: string; groups: string[] } };
 
-function call(cluster: KubeCluster, auth: Auth, method: string, apiPath: string, body?: unknown, contentType = "application/json"): Promise<Reply> {
+function call(
+    cluster: KubeCluster,
+    auth: Auth,
+    method: string,
+    apiPath: string,
+    body?: unknown,
+    contentType = "application/json",
+): Promise<Reply> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string | string[]> = { Accept: "application/json", ...(payload ? { "Content-Type": contentType } : {}) };
+    const headers: Record<string, string | string[]> = {
+        Accept: "application/json",
+        ...(payload ? { "Content-Type": contentType } : {}),
+    };
     const tls: https.RequestOptions = { ca: fs.readFileSync(cluster.certs.caCert) };
     if ("token" in auth) headers.Authorization = `Bearer ${auth.token}`;
     else {
@@ -45,20 +62,24 @@ function call(cluster: KubeCluster, auth: Auth, method: string, apiPath: string,
         }
     }
     return new Promise((resolve, reject) => {
-        const req = https.request(`${cluster.server}${apiPath}`, { method, ...tls, headers, timeout: 30_000 }, (res) => {
-            let text = "";
-            res.setEncoding("utf8");
-            res.on("data", (d: string) => (text += d));
-            res.on("end", () => {
-                let json: any;
-                try {
-                    json = text ? JSON.parse(text) : undefined;
-                } catch {
-                    json = undefined;
-                }
-                resolve({ status: res.statusCode ?? 0, text, json });
-            });
-        });
+        const req = https.request(
+            `${cluster.server}${apiPath}`,
+            { method, ...tls, headers, timeout: 30_000 },
+            (res) => {
+                let text = "";
+                res.setEncoding("utf8");
+                res.on("data", (d: string) => (text += d));
+                res.on("end", () => {
+                    let json: any;
+                    try {
+                        json = text ? JSON.parse(text) : undefined;
+                    } catch {
+                        json = undefined;
+                    }
+                    resolve({ status: res.statusCode ?? 0, text, json });
+                });
+            },
+        );
         req.on("timeout", () => req.destroy(new Error(`${method} ${apiPath}: timed out`)));
         req.on("error", reject);
         req.end(payload);
@@ -85,7 +106,10 @@ const deployment = (name: string) => ({
     spec: {
         replicas: 1,
         selector: { matchLabels: { app: name } },
-        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "c", image: "registry.example/app:1" }] } },
+        template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: "c", image: "registry.example/app:1" }] },
+        },
     },
 });
 const service = (name: string) => ({
@@ -97,7 +121,10 @@ const service = (name: string) => ({
 
 /** One object of each kind the preview identity dry-runs, and where it is applied. */
 const samples: Record<string, { collection: string; object: Record<string, any> }> = {
-    Namespace: { collection: "/api/v1/namespaces", object: { apiVersion: "v1", kind: "Namespace", metadata: { name: "probe-namespace" } } },
+    Namespace: {
+        collection: "/api/v1/namespaces",
+        object: { apiVersion: "v1", kind: "Namespace", metadata: { name: "probe-namespace" } },
+    },
     ServiceAccount: {
         collection: `/api/v1/namespaces/${testNs}/serviceaccounts`,
         object: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "probe", namespace: testNs } },
@@ -106,11 +133,21 @@ const samples: Record<string, { collection: string; object: Record<string, any> 
     Deployment: { collection: `/apis/apps/v1/namespaces/${testNs}/deployments`, object: deployment("probe") },
     ClusterPolicy: {
         collection: "/apis/kyverno.io/v1/clusterpolicies",
-        object: { apiVersion: "kyverno.io/v1", kind: "ClusterPolicy", metadata: { name: "probe" }, spec: { rules: [] } },
+        object: {
+            apiVersion: "kyverno.io/v1",
+            kind: "ClusterPolicy",
+            metadata: { name: "probe" },
+            spec: { rules: [] },
+        },
     },
     FluxInstance: {
         collection: `/apis/fluxcd.controlplane.io/v1/namespaces/${testNs}/fluxinstances`,
-        object: { apiVersion: "fluxcd.controlplane.io/v1", kind: "FluxInstance", metadata: { name: "flux", namespace: testNs }, spec: {} },
+        object: {
+            apiVersion: "fluxcd.controlplane.io/v1",
+            kind: "FluxInstance",
+            metadata: { name: "flux", namespace: testNs },
+            spec: {},
+        },
     },
     GitRepository: {
         collection: `/apis/source.toolkit.fluxcd.io/v1/namespaces/${testNs}/gitrepositories`,
@@ -123,7 +160,12 @@ const samples: Record<string, { collection: string; object: Record<string, any> 
     },
     Kustomization: {
         collection: `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${testNs}/kustomizations`,
-        object: { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization", metadata: { name: "probe", namespace: testNs }, spec: { path: "./" } },
+        object: {
+            apiVersion: "kustomize.toolkit.fluxcd.io/v1",
+            kind: "Kustomization",
+            metadata: { name: "probe", namespace: testNs },
+            spec: { path: "./" },
+        },
     },
 };
 
@@ -133,20 +175,31 @@ describe("the preview identity on a real API server", function () {
     let admin: Auth;
     let preview: Auth;
     let tmp: string;
-    const asAdmin = (method: string, p: string, body?: unknown, type?: string) => call(cluster, admin, method, p, body, type);
-    const asPreview = (method: string, p: string, body?: unknown, type?: string) => call(cluster, preview, method, p, body, type);
+    const asAdmin = (method: string, p: string, body?: unknown, type?: string) =>
+        call(cluster, admin, method, p, body, type);
+    const asPreview = (method: string, p: string, body?: unknown, type?: string) =>
+        call(cluster, preview, method, p, body, type);
 
     before(async () => {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "preview-identity-"));
         cluster = await startKubeCluster({ name: "preview-identity" });
         admin = { admin: true };
         const kc = cluster.kubeconfig;
-        const all = [...crds, { group: "fluxcd.controlplane.io", kind: "FluxInstance", plural: "fluxinstances", namespaced: true }];
+        const all = [
+            ...crds,
+            { group: "fluxcd.controlplane.io", kind: "FluxInstance", plural: "fluxinstances", namespaced: true },
+        ];
         apply(kc, all.map(crdManifest));
-        kubectl(kc, ["wait", "--for=condition=Established", "--timeout=60s", ...all.map((c) => `crd/${c.plural}.${c.group}`)]);
+        kubectl(kc, [
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            ...all.map((c) => `crd/${c.plural}.${c.group}`),
+        ]);
         // What the program applies, rendered by the function the component registers.
         apply(kc, Object.values(previewAccessManifests()));
-        for (const n of [testNs, "flux-system", "podinfo"]) apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: n } }]);
+        for (const n of [testNs, "flux-system", "podinfo"])
+            apply(kc, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: n } }]);
 
         const minted = await asAdmin("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
             apiVersion: "authentication.k8s.io/v1",
@@ -194,13 +247,27 @@ describe("the preview identity on a real API server", function () {
     });
 
     it("dry-run applies every kind it previews, as pulumi preview and flux diff do; the real apply is refused", async () => {
-        assert.deepEqual(Object.keys(samples).sort(), previewDryRunKinds.map((k) => k.kind).sort(), "a dry-run kind without a sample here");
+        assert.deepEqual(
+            Object.keys(samples).sort(),
+            previewDryRunKinds.map((k) => k.kind).sort(),
+            "a dry-run kind without a sample here",
+        );
         for (const [kind, { collection, object }] of Object.entries(samples)) {
             const at = `${collection}/${object.metadata.name}`;
-            const dry = await asPreview("PATCH", `${at}?dryRun=All&fieldManager=pulumi-kubernetes&force=true`, object, "application/apply-patch+yaml");
+            const dry = await asPreview(
+                "PATCH",
+                `${at}?dryRun=All&fieldManager=pulumi-kubernetes&force=true`,
+                object,
+                "application/apply-patch+yaml",
+            );
             assertOk(dry, `dry-run apply ${kind}`);
             assertRefusedByPolicy(
-                await asPreview("PATCH", `${at}?fieldManager=pulumi-kubernetes&force=true`, object, "application/apply-patch+yaml"),
+                await asPreview(
+                    "PATCH",
+                    `${at}?fieldManager=pulumi-kubernetes&force=true`,
+                    object,
+                    "application/apply-patch+yaml",
+                ),
                 `apply ${kind}`,
             );
             assert.equal((await asAdmin("GET", at)).status, 404, `${kind} was stored`);
@@ -209,7 +276,10 @@ describe("the preview identity on a real API server", function () {
 
     it("reads (GET, LIST), refuses a real update and allows a dry-run one of an existing object", async () => {
         const at = `/apis/apps/v1/namespaces/${testNs}/deployments/existing`;
-        assertOk(await asAdmin("POST", `/apis/apps/v1/namespaces/${testNs}/deployments`, deployment("existing")), "admin create");
+        assertOk(
+            await asAdmin("POST", `/apis/apps/v1/namespaces/${testNs}/deployments`, deployment("existing")),
+            "admin create",
+        );
         const got = await asPreview("GET", at);
         assertOk(got, "GET");
         assert.equal(got.json.metadata.name, "existing");
@@ -260,11 +330,20 @@ describe("the preview identity on a real API server", function () {
     it("holds a user of the preview group to dry runs too (e.g. an EKS access entry)", async () => {
         const user = {
             admin: true as const,
-            impersonate: { user: "arn:aws:sts::123456789012:assumed-role/preview/ci", groups: [group, "system:authenticated"] },
+            impersonate: {
+                user: "arn:aws:sts::123456789012:assumed-role/preview/ci",
+                groups: [group, "system:authenticated"],
+            },
         };
         const collection = `/api/v1/namespaces/${testNs}/services`;
-        assertRefusedByPolicy(await call(cluster, user, "POST", collection, service("by-group")), "create by the group");
-        assertOk(await call(cluster, user, "POST", `${collection}?dryRun=All`, service("by-group")), "dry-run create by the group");
+        assertRefusedByPolicy(
+            await call(cluster, user, "POST", collection, service("by-group")),
+            "create by the group",
+        );
+        assertOk(
+            await call(cluster, user, "POST", `${collection}?dryRun=All`, service("by-group")),
+            "dry-run create by the group",
+        );
     });
 
     it("leaves the admin's real writes alone", async () => {
@@ -288,7 +367,13 @@ describe("the preview identity on a real API server", function () {
                 apiVersion: "rbac.authorization.k8s.io/v1",
                 kind: "ClusterRole",
                 metadata: { name: "policy-patcher" },
-                rules: [{ apiGroups: ["admissionregistration.k8s.io"], resources: ["validatingadmissionpolicies"], verbs: ["patch"] }],
+                rules: [
+                    {
+                        apiGroups: ["admissionregistration.k8s.io"],
+                        resources: ["validatingadmissionpolicies"],
+                        verbs: ["patch"],
+                    },
+                ],
             },
             {
                 apiVersion: "rbac.authorization.k8s.io/v1",
@@ -308,28 +393,56 @@ describe("the preview identity on a real API server", function () {
         assert.equal((await asAdmin("GET", at)).json.metadata.labels?.weakened, "yes");
         kubectl(cluster.kubeconfig, ["delete", "clusterrole/policy-patcher", "clusterrolebinding/policy-patcher"]);
         kubectl(cluster.kubeconfig, ["label", "validatingadmissionpolicy", previewPolicyName, "weakened-"]);
-        assertRefusedByPolicy(await asPreview("POST", `/api/v1/namespaces/${testNs}/services`, service("after")), "create after the attempts");
+        assertRefusedByPolicy(
+            await asPreview("POST", `/api/v1/namespaces/${testNs}/services`, service("after")),
+            "create after the attempts",
+        );
     });
 
     it("cli/preview-kubeconfig.ts mints a kubeconfig (an expiring token, the context's name) that kubectl uses as it", () => {
         const out = path.join(tmp, "preview.kubeconfig");
         const r = spawnSync(
             path.join(root, "node_modules", ".bin", "ts-node"),
-            ["cli/preview-kubeconfig.ts", "staging", `--kubeconfig=${cluster.kubeconfig}`, `--context=${cluster.context}`, "--duration=2h", "--out", out],
-            { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...process.env, PATH, TS_NODE_TRANSPILE_ONLY: "true" } },
+            [
+                "cli/preview-kubeconfig.ts",
+                "staging",
+                `--kubeconfig=${cluster.kubeconfig}`,
+                `--context=${cluster.context}`,
+                "--duration=2h",
+                "--out",
+                out,
+            ],
+            {
+                cwd: root,
+                encoding: "utf8",
+                timeout: 120_000,
+                env: { ...process.env, PATH, TS_NODE_TRANSPILE_ONLY: "true" },
+            },
         );
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stderr, /token expires \d{4}-\d\d-\d\dT/);
         assert.equal(fs.statSync(out).mode & 0o777, 0o600);
         const text = fs.readFileSync(out, "utf8");
         assert.doesNotMatch(text, /client-key-data|client-certificate-data/, "the admin's credentials were copied");
-        const kc = (args: string[]) => spawnSync("kubectl", [`--kubeconfig=${out}`, ...args], { encoding: "utf8", env: { ...process.env, PATH } });
+        const kc = (args: string[]) =>
+            spawnSync("kubectl", [`--kubeconfig=${out}`, ...args], { encoding: "utf8", env: { ...process.env, PATH } });
         assert.equal(kc(["config", "current-context"]).stdout.trim(), cluster.context);
-        assert.match(kc(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).stdout, new RegExp(`system:serviceaccount:${ns}:${sa}`));
+        assert.match(
+            kc(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).stdout,
+            new RegExp(`system:serviceaccount:${ns}:${sa}`),
+        );
         const real = kc(["create", "deployment", "by-kubectl", "-n", testNs, "--image=registry.example/app:1"]);
         assert.notEqual(real.status, 0, "kubectl created a Deployment as the preview identity");
         assert.match(real.stderr, /may only dry-run/);
-        const dry = kc(["create", "deployment", "by-kubectl", "-n", testNs, "--image=registry.example/app:1", "--dry-run=server"]);
+        const dry = kc([
+            "create",
+            "deployment",
+            "by-kubectl",
+            "-n",
+            testNs,
+            "--image=registry.example/app:1",
+            "--dry-run=server",
+        ]);
         assert.equal(dry.status, 0, dry.stderr);
     });
 
@@ -357,8 +470,17 @@ describe("the preview identity on a real API server", function () {
         assert.equal(infra.kind, "error", JSON.stringify(infra));
         const message = infra.kind === "error" ? infra.message : "";
         // Only the two admission policy objects fail, by RBAC; the policies and the namespace dry-run.
-        const failed = [...message.matchAll(/(\w+)\/(?:[\w-]+\/)?([\w-]+) dry-run failed/g)].map((m) => `${m[1]}/${m[2]}`).sort();
-        assert.deepEqual(failed, ["ValidatingAdmissionPolicy/require-kyverno-mutation", "ValidatingAdmissionPolicyBinding/require-kyverno-mutation"], message);
+        const failed = [...message.matchAll(/(\w+)\/(?:[\w-]+\/)?([\w-]+) dry-run failed/g)]
+            .map((m) => `${m[1]}/${m[2]}`)
+            .sort();
+        assert.deepEqual(
+            failed,
+            [
+                "ValidatingAdmissionPolicy/require-kyverno-mutation",
+                "ValidatingAdmissionPolicyBinding/require-kyverno-mutation",
+            ],
+            message,
+        );
         assert.match(message, /cannot patch resource "validatingadmissionpolicies"/);
     });
 });

@@ -75,8 +75,12 @@ class CertManager extends pulumi.ComponentResource {
         for (const key of RELEASE_KEYS) args[key] = helm.apply((h) => h?.[key]);
         args.chart = helm.apply((h) => h?.chart ?? "cert-manager");
         args.repositoryOpts = helm.apply((h) => h?.repositoryOpts ?? { repo: DEFAULT_REPO });
-        args.values = pulumi.all({ h: helm, v: pulumi.output(chartValues) }).apply(({ h, v }) => ({ ...(h?.values ?? {}), ...v }));
-        const releaseArgs = /** @type {import("@pulumi/kubernetes").helm.v3.ReleaseArgs} */ (/** @type {unknown} */ (args));
+        args.values = pulumi
+            .all({ h: helm, v: pulumi.output(chartValues) })
+            .apply(({ h, v }) => ({ ...(h?.values ?? {}), ...v }));
+        const releaseArgs = /** @type {import("@pulumi/kubernetes").helm.v3.ReleaseArgs} */ (
+            /** @type {unknown} */ (args)
+        );
         const release = new k8s.helm.v3.Release(name, releaseArgs, { parent: this });
         this.status = release.status;
         this.registerOutputs({ status: this.status });

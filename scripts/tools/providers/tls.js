@@ -68,7 +68,15 @@ function sshParts(algorithm, curve, priv) {
     }
     const type = "ssh-rsa";
     const blob = Buffer.concat([sshText(type), sshMpint(j.e), sshMpint(j.n)]);
-    const fields = Buffer.concat([sshText(type), sshMpint(j.n), sshMpint(j.e), sshMpint(j.d), sshMpint(j.qi), sshMpint(j.p), sshMpint(j.q)]);
+    const fields = Buffer.concat([
+        sshText(type),
+        sshMpint(j.n),
+        sshMpint(j.e),
+        sshMpint(j.d),
+        sshMpint(j.qi),
+        sshMpint(j.p),
+        sshMpint(j.q),
+    ]);
     return { type, blob, fields };
 }
 
@@ -77,7 +85,15 @@ function opensshPrivateKey(blob, fields) {
     const check = crypto.randomBytes(4);
     let body = Buffer.concat([check, check, fields, sshText("")]);
     for (let pad = 1; body.length % 8 !== 0; pad++) body = Buffer.concat([body, Buffer.from([pad])]);
-    const all = Buffer.concat([Buffer.from("openssh-key-v1\0"), sshText("none"), sshText("none"), sshText(""), u32(1), sshString(blob), sshString(body)]);
+    const all = Buffer.concat([
+        Buffer.from("openssh-key-v1\0"),
+        sshText("none"),
+        sshText("none"),
+        sshText(""),
+        u32(1),
+        sshString(blob),
+        sshString(body),
+    ]);
     const lines = all.toString("base64").match(/.{1,70}/g) ?? [];
     return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join("\n")}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
@@ -89,14 +105,17 @@ function generate(inputs) {
     /** @type {crypto.KeyPairKeyObjectResult} */
     let pair;
     if (algorithm === "ED25519") pair = crypto.generateKeyPairSync("ed25519");
-    else if (algorithm === "ECDSA") pair = crypto.generateKeyPairSync("ec", { namedCurve: CURVES[/** @type {keyof typeof CURVES} */ (curve)] });
+    else if (algorithm === "ECDSA")
+        pair = crypto.generateKeyPairSync("ec", { namedCurve: CURVES[/** @type {keyof typeof CURVES} */ (curve)] });
     else pair = crypto.generateKeyPairSync("rsa", { modulusLength: inputs.rsaBits ?? 2048 });
     const { privateKey, publicKey } = pair;
     const pemType = algorithm === "RSA" ? "pkcs1" : algorithm === "ECDSA" ? "sec1" : "pkcs8";
     const publicKeyPem = /** @type {string} */ (publicKey.export({ type: "spki", format: "pem" }));
     const outs = {
         ...inputs,
-        privateKeyPem: /** @type {string} */ (privateKey.export({ type: /** @type {"pkcs8"} */ (pemType), format: "pem" })),
+        privateKeyPem: /** @type {string} */ (
+            privateKey.export({ type: /** @type {"pkcs8"} */ (pemType), format: "pem" })
+        ),
         privateKeyPemPkcs8: /** @type {string} */ (privateKey.export({ type: "pkcs8", format: "pem" })),
         publicKeyPem,
         privateKeyOpenssh: "",
@@ -108,7 +127,9 @@ function generate(inputs) {
     if (ssh) {
         outs.privateKeyOpenssh = opensshPrivateKey(ssh.blob, ssh.fields);
         outs.publicKeyOpenssh = `${ssh.type} ${ssh.blob.toString("base64")}\n`;
-        outs.publicKeyFingerprintMd5 = (crypto.createHash("md5").update(ssh.blob).digest("hex").match(/../g) ?? []).join(":");
+        outs.publicKeyFingerprintMd5 = (
+            crypto.createHash("md5").update(ssh.blob).digest("hex").match(/../g) ?? []
+        ).join(":");
         outs.publicKeyFingerprintSha256 = `SHA256:${crypto.createHash("sha256").update(ssh.blob).digest("base64").replace(/=+$/, "")}`;
     }
     const id = crypto.createHash("sha1").update(publicKeyPem).digest("hex");
@@ -132,7 +153,8 @@ const tls = {
         }
         if (inputs.algorithm === "ECDSA") {
             inputs.ecdsaCurve = inputs.ecdsaCurve ?? "P224";
-            if (!(inputs.ecdsaCurve in CURVES)) failures.push({ property: "ecdsaCurve", reason: "ecdsaCurve must be one of P224, P256, P384, P521" });
+            if (!(inputs.ecdsaCurve in CURVES))
+                failures.push({ property: "ecdsaCurve", reason: "ecdsaCurve must be one of P224, P256, P384, P521" });
         }
         if (inputs.algorithm === "RSA") inputs.rsaBits = inputs.rsaBits ?? 2048;
         return failures.length ? { failures } : { inputs };

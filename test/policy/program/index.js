@@ -28,7 +28,8 @@ class Dynamic extends pulumi.dynamic.Resource {
 
 const provider = new k8s.Provider("cluster", { kubeconfig: config.require("kubeconfig") });
 const kyvernoValues = { admissionController: { replicas: broken.has("kyverno-ha-in-production") ? 1 : 3 } };
-if (broken.has("digest-policy-fails-closed:kyverno")) kyvernoValues.features = { forceFailurePolicyIgnore: { enabled: true } };
+if (broken.has("digest-policy-fails-closed:kyverno"))
+    kyvernoValues.features = { forceFailurePolicyIgnore: { enabled: true } };
 new k8s.helm.v3.Release(
     "kyverno",
     {
@@ -43,12 +44,20 @@ new k8s.helm.v3.Release(
 );
 
 // A component reaches the pack without its inputs; its child Release carries them.
-new certmanager.CertManager("cert-manager", {
-    helmOptions: {
-        name: "cert-manager", namespace: "cert-manager", chart: "cert-manager", repositoryOpts: { repo }, version: "v1.21.2",
-        values: { crds: { enabled: true, keep: broken.has("advisory") } },
+new certmanager.CertManager(
+    "cert-manager",
+    {
+        helmOptions: {
+            name: "cert-manager",
+            namespace: "cert-manager",
+            chart: "cert-manager",
+            repositoryOpts: { repo },
+            version: "v1.21.2",
+            values: { crds: { enabled: true, keep: broken.has("advisory") } },
+        },
     },
-}, { providers: { kubernetes: provider } });
+    { providers: { kubernetes: provider } },
+);
 
 new Dynamic("GitHubDeployKey", "flux-deploy-key", {
     owner: "acme",
@@ -77,7 +86,8 @@ const walk = (dir) => {
 walk(path.join(fleetDir, "infrastructure"));
 if (broken.has("digest-policy-fails-closed")) {
     for (const [file, content] of Object.entries(files)) {
-        if (/resolve-image-digest\.yaml$/.test(file)) files[file] = content.replace(/failurePolicy: Fail/g, "failurePolicy: Ignore");
+        if (/resolve-image-digest\.yaml$/.test(file))
+            files[file] = content.replace(/failurePolicy: Fail/g, "failurePolicy: Ignore");
     }
 }
 new Dynamic("FleetFiles", "fleet-files", { branch: "main", environment: "production", files });

@@ -39,12 +39,24 @@ export interface Reply {
 export const unprocessable = {
     nameExists: {
         message: "Repository creation failed.",
-        errors: [{ resource: "Repository", code: "custom", field: "name", message: "name already exists on this account" }],
+        errors: [
+            { resource: "Repository", code: "custom", field: "name", message: "name already exists on this account" },
+        ],
     },
-    keyInUse: { message: "Validation Failed", errors: [{ resource: "PublicKey", code: "custom", field: "key", message: "key is already in use" }] },
+    keyInUse: {
+        message: "Validation Failed",
+        errors: [{ resource: "PublicKey", code: "custom", field: "key", message: "key is already in use" }],
+    },
     keyInvalid: {
         message: "Validation Failed",
-        errors: [{ resource: "PublicKey", code: "custom", field: "key", message: "key is invalid. You must supply a key in OpenSSH public key format" }],
+        errors: [
+            {
+                resource: "PublicKey",
+                code: "custom",
+                field: "key",
+                message: "key is invalid. You must supply a key in OpenSSH public key format",
+            },
+        ],
     },
 };
 
@@ -68,7 +80,12 @@ export class GitHubFake {
             let raw = "";
             req.on("data", (c) => (raw += c));
             req.on("end", () => {
-                const call = { method: req.method!, url: req.url!, auth: req.headers.authorization, body: raw ? JSON.parse(raw) : undefined };
+                const call = {
+                    method: req.method!,
+                    url: req.url!,
+                    auth: req.headers.authorization,
+                    body: raw ? JSON.parse(raw) : undefined,
+                };
                 this.calls.push(call);
                 const reply = this.interposed(call) ?? this.route(call);
                 if (reply.hang) return;
@@ -130,9 +147,11 @@ export class GitHubFake {
             if (!rest && method === "GET") return send(200, repoJson(id, r));
             if (!rest && method === "PATCH") return (Object.assign(r, body), send(200, repoJson(id, r)));
             if (!rest && method === "DELETE") return (this.repos.delete(id), send(204));
-            if (rest === "/topics" && method === "PUT") return ((r.topics = body.names), send(200, { names: r.topics }));
+            if (rest === "/topics" && method === "PUT")
+                return ((r.topics = body.names), send(200, { names: r.topics }));
             if (rest === "/contents/clusters" && method === "GET") {
-                if (query !== "ref=main") return send(400, { message: `the fake serves branch main only, not ${query}` });
+                if (query !== "ref=main")
+                    return send(400, { message: `the fake serves branch main only, not ${query}` });
                 if (r.clusters.length === 0) return send(404, { message: "Not Found" });
                 return send(
                     200,
@@ -155,7 +174,8 @@ export class GitHubFake {
         if (rest === "/keys" && method === "POST") {
             if (!/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+$/.test(body.key)) return send(422, unprocessable.keyInvalid);
             // A key is unique across GitHub: on any repository, as any user's key.
-            if ([...this.repos.values()].some((o) => o.keys.some((k) => k.key === body.key))) return send(422, unprocessable.keyInUse);
+            if ([...this.repos.values()].some((o) => o.keys.some((k) => k.key === body.key)))
+                return send(422, unprocessable.keyInUse);
             const key = { id: this.keyIds++, key: body.key, title: body.title, read_only: body.read_only };
             r.keys.push(key);
             return send(201, key);

@@ -4,7 +4,11 @@ import { ConfigSource, loadSettings, SettingsError } from "../../../stacks/setti
 
 export function settingsProblems(values: Record<string, string>, stack = "staging"): string[] {
     const config: Record<string, string> = { githubOwner: "acme-platform", ...values };
-    const source: ConfigSource = { get: (k) => config[k], isSecret: () => false, env: (n) => (n === "GITHUB_TOKEN" ? "ghp_test" : undefined) };
+    const source: ConfigSource = {
+        get: (k) => config[k],
+        isSecret: () => false,
+        env: (n) => (n === "GITHUB_TOKEN" ? "ghp_test" : undefined),
+    };
     try {
         loadSettings(stack, source);
     } catch (err) {

@@ -5,8 +5,10 @@ import * as os from "os";
 import * as path from "path";
 import { fluxOperatorRelease } from "../../../stacks/flux-operator";
 
-export const toolsCache = process.env.GITOPS_TOOLS_CACHE ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "tools");
-const goModules = process.env.GOMODCACHE ?? path.join(process.env.GOPATH ?? path.join(os.homedir(), "go"), "pkg", "mod");
+export const toolsCache =
+    process.env.GITOPS_TOOLS_CACHE ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "tools");
+const goModules =
+    process.env.GOMODCACHE ?? path.join(process.env.GOPATH ?? path.join(os.homedir(), "go"), "pkg", "mod");
 
 /** A folder of the pinned Flux Operator: in its build (which copies config/data to data/), then in its module. */
 export function fluxOperatorDirs(inBuild: string, inModule = inBuild): string[] {
