@@ -148,7 +148,7 @@ case "$cmd" in
   preview|up)
     # A new stack is created on first use (passphrase secrets on self-managed backends).
     pulumi stack select --create --stack "$stack" >/dev/null
-    # The project's policy pack (policy/, README "Policy pack"): a mandatory violation stops both.
+    # The project's policy pack (policy/, docs/policy-pack.md): a mandatory violation stops both.
     policy=(--policy-pack "$root/policy")
     if [ "$cmd" = preview ]; then run_pulumi preview --stack "$stack" --diff "${policy[@]}" "$@"; exit; fi
     wait=false args=()

@@ -6,7 +6,7 @@
 // end of the `up` (through the old provider and its stored token), and with it
 // the key just taken over. So before such a stack's first `up` both leave the
 // state (never GitHub): the key first, then the provider, unless something else
-// still uses it. `npm run up` does this; README "GitHub" says how by hand.
+// still uses it. `npm run up` does this; docs/design.md ("GitHub") says how by hand.
 //   npx ts-node cli/recover/legacy-github.ts STACK
 import type { StateResource } from "./pending";
 import { PulumiCli } from "./pulumi-cli";

@@ -1,5 +1,5 @@
 // The tag-to-digest policy fails closed: when the registry cannot answer, a dev-team
-// Deployment is refused rather than admitted with a tag (README, "Image digests:
+// Deployment is refused rather than admitted with a tag (docs/design.md, "Image digests:
 // failures and private registries"). Checked in the tree the stack commits (the
 // FleetFiles resource's files), in every form of the policy it holds, and in the
 // Kyverno release, whose forceFailurePolicyIgnore flag would turn every webhook to Ignore.

@@ -8,7 +8,7 @@ import { chartDefaults } from "../../stacks/defaults";
 import { fluxOperatorRelease } from "../../stacks/flux-operator";
 import { existingOrSkip, fluxOperatorDirs, toolsCache } from "./support/tool-files";
 
-const readme = fs.readFileSync(path.join(__dirname, "..", "..", "README.md"), "utf8");
+const readme = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "design.md"), "utf8");
 interface Crd {
     metadata: { name: string };
     spec: { names: { plural: string } };
