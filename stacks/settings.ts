@@ -82,6 +82,38 @@ export function loadSettings(
     source: ConfigSource = pulumiConfigSource(),
     fleetDir = defaultFleetDir(),
 ): Settings {
+    const r = settingsReader(stack, source);
+    const environment = readEnvironment(r, fleetDir);
+    const git = readGit(r);
+    const deployKey = readDeployKey(r);
+    const kubeconfig = readKubeconfig(r);
+    const charts = readCharts(r);
+    const flux = readFlux(r, charts.fluxOperator);
+    const kyverno = readKyverno(r, environment);
+    const repositoryChoices = readRepositoryChoices(r, git);
+    const certManagerCrdsOnDestroy = readCertManagerCrds(r);
+
+    if (r.problems.length > 0 || git === undefined) throw new SettingsError(r.problems);
+    return {
+        environment,
+        git,
+        deployKey,
+        ...repositoryChoices,
+        kubeconfig,
+        kubeContext: r.str("kubeContext"),
+        charts,
+        ...flux,
+        ...kyverno,
+        certManagerCrdsOnDestroy,
+        fleetDir,
+        upCommand: upCommand(stack, (name) => source.env(name)),
+    };
+}
+
+/** The stack's raw values and the problems found in them, with the fix command each problem names. */
+type SettingsReader = ReturnType<typeof settingsReader>;
+
+function settingsReader(stack: string, source: ConfigSource) {
     const problems: string[] = [];
     // Every command printed here must work as printed (test/cli/printed-commands.test.ts
     // runs them): the CLI prefix that reaches this stack's backend, and secrets
@@ -103,7 +135,35 @@ export function loadSettings(
         problem(key, `must be true or false, not "${raw}"`, String(fallback));
         return fallback;
     };
+    // A registry the charts would write into every image reference: wrong, it fails only as pods that cannot pull.
+    const registryProblem = (key: string, value: string, imagePath: string) => {
+        if (isImageRegistry(value)) return;
+        const what =
+            `"${value}" is not an image registry: host[:port] and an optional path, without a scheme or a trailing "/" ` +
+            `(the images are pulled as <registry>/${imagePath}:<tag>)`;
+        const cleaned = asImageRegistry(value);
+        if (cleaned !== undefined) problem(key, what, cleaned);
+        else problemWith(key, what, `${cli} config rm ${key} --stack ${stack}`);
+    };
+    return {
+        stack,
+        source,
+        cli,
+        fix,
+        fixSecret,
+        qualified,
+        problems,
+        problemWith,
+        problem,
+        str,
+        bool,
+        registryProblem,
+    };
+}
 
+/** The environment: names clusters/<env> and apps/<env>, and must have an overlay in the fleet tree. */
+function readEnvironment(r: SettingsReader, fleetDir: string): string {
+    const { stack, str, problem, problems, fix } = r;
     const environment = str("environment", stack)!;
     if (!dnsLabel.test(environment)) {
         problem(
@@ -117,93 +177,105 @@ export function loadSettings(
                 `(copy apps/staging), or pick an existing one with: ${fix("environment", "staging")}`,
         );
     }
+    return environment;
+}
 
+/** Where the fleet repository is: GitHub (owner, repository, token) or an SSH Git server (URL, host keys, write key). */
+function readGit(r: SettingsReader): GitSettings | undefined {
+    const { str, problem } = r;
     const branch = str("branch", branchDefault)!;
     if (!/^(?!\/|.*(?:\.\.|\/\/|@\{|\\|\.lock$|\/$))[A-Za-z0-9._/-]+$/.test(branch)) {
         problem("branch", `"${branch}" is not a valid Git branch name`, branchDefault);
     }
-
     const providerRaw = str("gitProvider", "github")!;
-    let git: GitSettings | undefined;
-    if (providerRaw === "github") {
-        const owner = str("githubOwner");
-        if (owner === undefined)
-            problem(
-                "githubOwner",
-                "is missing: the GitHub user or organization that owns the fleet repository",
-                "<github-user-or-org>",
-            );
-        else if (!githubOwner.test(owner))
-            problem(
-                "githubOwner",
-                `"${owner}" is not a valid GitHub user or organization name`,
-                "<github-user-or-org>",
-            );
-        const repository = str("repository", repositoryDefault)!;
-        if (!repoName.test(repository))
-            problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
-        const tokenFromConfig = source.get("github:token");
-        if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
-            problemWith(
-                "github:token",
-                "is stored in plaintext in the stack's config file (the command asks for it and stores it encrypted)",
-                fixSecret("github:token"),
-            );
-        }
-        const token = tokenFromConfig ?? source.env("GITHUB_TOKEN");
-        if (token === undefined) {
+    if (providerRaw === "github") return readGitHub(r, branch);
+    if (providerRaw === "ssh") return readSshGit(r, branch);
+    problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
+    return undefined;
+}
+
+/** The GitHub repository and the token that creates it, registers deploy keys and pushes. */
+function readGitHub(r: SettingsReader, branch: string): GitSettings {
+    const { source, str, bool, problem, problems, problemWith, fixSecret } = r;
+    const owner = str("githubOwner");
+    if (owner === undefined)
+        problem(
+            "githubOwner",
+            "is missing: the GitHub user or organization that owns the fleet repository",
+            "<github-user-or-org>",
+        );
+    else if (!githubOwner.test(owner))
+        problem("githubOwner", `"${owner}" is not a valid GitHub user or organization name`, "<github-user-or-org>");
+    const repository = str("repository", repositoryDefault)!;
+    if (!repoName.test(repository))
+        problem("repository", `"${repository}" is not a valid GitHub repository name`, repositoryDefault);
+    const tokenFromConfig = source.get("github:token");
+    if (tokenFromConfig !== undefined && !source.isSecret("github:token")) {
+        problemWith(
+            "github:token",
+            "is stored in plaintext in the stack's config file (the command asks for it and stores it encrypted)",
+            fixSecret("github:token"),
+        );
+    }
+    const token = tokenFromConfig ?? source.env("GITHUB_TOKEN");
+    if (token === undefined) {
+        problems.push(
+            "no GitHub token (it needs the repo scope, or Administration and Contents write on the repository): " +
+                `export GITHUB_TOKEN=<token>, or store it in the stack, encrypted (the command asks for it): ${fixSecret("github:token")}`,
+        );
+    }
+    return {
+        provider: "github",
+        owner: owner ?? "",
+        repository,
+        branch,
+        private: bool("repositoryPrivate", true),
+        token: pulumi.secret(token ?? ""),
+    };
+}
+
+/** The repository on an SSH Git server, its host keys and the key that pushes to it. */
+function readSshGit(r: SettingsReader, branch: string): GitSettings {
+    const { source, str, problem, problems, problemWith, fixSecret, qualified } = r;
+    const url = str("gitUrl");
+    const urlExample = "ssh://git@<git-host>/fleet-infra.git";
+    if (url === undefined)
+        problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", urlExample);
+    else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, urlExample);
+    const knownHosts = str("gitKnownHosts");
+    if (knownHosts === undefined) {
+        const what = "is missing: the Git server's host keys as known_hosts lines";
+        const scan = url !== undefined && sshUrl.test(url) ? keyscanCommand(url) : undefined;
+        if (scan) problem("gitKnownHosts", `${what}, as ssh-keyscan reads them from ${url}`, `"$(${scan})"`);
+        else
             problems.push(
-                "no GitHub token (it needs the repo scope, or Administration and Contents write on the repository): " +
-                    `export GITHUB_TOKEN=<token>, or store it in the stack, encrypted (the command asks for it): ${fixSecret("github:token")}`,
+                `${qualified("gitKnownHosts")} ${what}; set gitUrl first, and this message then gives the ssh-keyscan command that reads them`,
             );
-        }
-        git = {
-            provider: "github",
-            owner: owner ?? "",
-            repository,
-            branch,
-            private: bool("repositoryPrivate", true),
-            token: pulumi.secret(token ?? ""),
-        };
-    } else if (providerRaw === "ssh") {
-        const url = str("gitUrl");
-        const urlExample = "ssh://git@<git-host>/fleet-infra.git";
-        if (url === undefined)
-            problem("gitUrl", "is missing: the SSH URL of the fleet repository on your Git server", urlExample);
-        else if (!sshUrl.test(url)) problem("gitUrl", `"${url}" is not an ssh://user@host[:port]/path URL`, urlExample);
-        const knownHosts = str("gitKnownHosts");
-        if (knownHosts === undefined) {
-            const what = "is missing: the Git server's host keys as known_hosts lines";
-            const scan = url !== undefined && sshUrl.test(url) ? keyscanCommand(url) : undefined;
-            if (scan) problem("gitKnownHosts", `${what}, as ssh-keyscan reads them from ${url}`, `"$(${scan})"`);
-            else
-                problems.push(
-                    `${qualified("gitKnownHosts")} ${what}; set gitUrl first, and this message then gives the ssh-keyscan command that reads them`,
-                );
-        }
-        const writeKey = str("gitWriteKey");
-        const keyFile = "~/.ssh/fleet_push";
-        if (writeKey === undefined) {
+    }
+    const writeKey = str("gitWriteKey");
+    const keyFile = "~/.ssh/fleet_push";
+    if (writeKey === undefined) {
+        problemWith(
+            "gitWriteKey",
+            `is missing: an OpenSSH private key allowed to push to the fleet repository (here read from ${keyFile})`,
+            fixSecret("gitWriteKey", keyFile),
+        );
+    } else {
+        if (!source.isSecret("gitWriteKey"))
             problemWith(
                 "gitWriteKey",
-                `is missing: an OpenSSH private key allowed to push to the fleet repository (here read from ${keyFile})`,
+                `is stored in plaintext in the stack's config file (store the key file encrypted)`,
                 fixSecret("gitWriteKey", keyFile),
             );
-        } else {
-            if (!source.isSecret("gitWriteKey"))
-                problemWith(
-                    "gitWriteKey",
-                    `is stored in plaintext in the stack's config file (store the key file encrypted)`,
-                    fixSecret("gitWriteKey", keyFile),
-                );
-            if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey))
-                problemWith("gitWriteKey", "is not an OpenSSH or PEM private key", fixSecret("gitWriteKey", keyFile));
-        }
-        git = { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", branch };
-    } else {
-        problem("gitProvider", `"${providerRaw}" is not one of github, ssh`, "github");
+        if (!/-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----/.test(writeKey))
+            problemWith("gitWriteKey", "is not an OpenSSH or PEM private key", fixSecret("gitWriteKey", keyFile));
     }
+    return { provider: "ssh", url: url ?? "", knownHosts: knownHosts ?? "", branch };
+}
 
+/** Flux's deploy key when the stack brings its own (deployKeyPrivateKey). */
+function readDeployKey(r: SettingsReader): SuppliedDeployKey | undefined {
+    const { source, str, problemWith, fixSecret } = r;
     // Checked here, before anything is created: a key Flux cannot use would otherwise
     // surface only as the deploy key check's refusal, or Flux's.
     const deployKeyRaw = str("deployKeyPrivateKey");
@@ -229,7 +301,12 @@ export function loadSettings(
             );
         }
     }
+    return deployKey;
+}
 
+/** The kubeconfig file the stack names, ~ expanded; it must exist. */
+function readKubeconfig(r: SettingsReader): string | undefined {
+    const { stack, cli, str, problemWith } = r;
     const kubeconfigRaw = str("kubeconfig");
     const kubeconfig = kubeconfigRaw?.replace(/^~(?=$|\/)/, os.homedir());
     if (kubeconfig !== undefined && !fs.existsSync(kubeconfig)) {
@@ -239,7 +316,12 @@ export function loadSettings(
             `${cli} config rm kubeconfig --stack ${stack}`,
         );
     }
+    return kubeconfig;
+}
 
+/** Each chart's repository, exact version and image mirror. */
+function readCharts(r: SettingsReader): EnvironmentSettings["charts"] {
+    const { str, problem, registryProblem } = r;
     const chart = (key: "fluxOperator" | "kyverno" | "certManager"): ChartSource => {
         const repository = str(`${key}ChartRepo`, chartDefaults[key].repository)!;
         const version = str(`${key}ChartVersion`, chartDefaults[key].version)!;
@@ -255,25 +337,23 @@ export function loadSettings(
         if (imageRegistry !== undefined) registryProblem(`${key}ImageRegistry`, imageRegistry, chartImagePaths[key]);
         return { repository, version, ...(imageRegistry !== undefined ? { imageRegistry } : {}) };
     };
-    // A registry the charts would write into every image reference: wrong, it fails only as pods that cannot pull.
-    const registryProblem = (key: string, value: string, imagePath: string) => {
-        if (isImageRegistry(value)) return;
-        const what =
-            `"${value}" is not an image registry: host[:port] and an optional path, without a scheme or a trailing "/" ` +
-            `(the images are pulled as <registry>/${imagePath}:<tag>)`;
-        const cleaned = asImageRegistry(value);
-        if (cleaned !== undefined) problem(key, what, cleaned);
-        else problemWith(key, what, `${cli} config rm ${key} --stack ${stack}`);
-    };
     const charts = {
         fluxOperator: chart("fluxOperator"),
         kyverno: chart("kyverno"),
         certManager: chart("certManager"),
     };
+    return charts;
+}
 
+/** The Flux release the operator installs and where its images come from. */
+function readFlux(
+    r: SettingsReader,
+    fluxOperator: ChartSource,
+): Pick<EnvironmentSettings, "fluxVersion" | "fluxDistribution"> {
+    const { stack, cli, str, problem, problemWith, registryProblem } = r;
     const fluxVersion = str("fluxVersion", fluxVersionDefault)!;
     const newestFlux = embeddedFluxVersions.at(-1)!;
-    const pinnedOperator = charts.fluxOperator.version.replace(/^v/, "") === fluxOperatorRelease;
+    const pinnedOperator = fluxOperator.version.replace(/^v/, "") === fluxOperatorRelease;
     if (!semver.test(fluxVersion)) {
         problem(
             "fluxVersion",
@@ -304,7 +384,18 @@ export function loadSettings(
         const what = `is ${fluxVariant}, but fluxRegistry ${fluxRegistry} serves ${inferred} images (the operator knows this registry)`;
         problemWith("fluxVariant", what, `${cli} config rm fluxVariant --stack ${stack}`);
     }
+    return {
+        fluxVersion,
+        fluxDistribution: { registry: fluxRegistry, ...(fluxVariant !== undefined ? { variant: fluxVariant } : {}) },
+    };
+}
 
+/** Kyverno's replicas, the Secrets it resolves digests with, and the form of the fleet's policies. */
+function readKyverno(
+    r: SettingsReader,
+    environment: string,
+): Pick<EnvironmentSettings, "kyvernoReplicas" | "kyvernoRegistrySecrets" | "kyvernoPolicyApi"> {
+    const { str, problem } = r;
     const replicasDefault = environmentDefaults[environment]?.kyvernoReplicas ?? kyvernoReplicasFallback;
     const replicasRaw = str("kyvernoReplicas", String(replicasDefault))!;
     const kyvernoReplicas = Number(replicasRaw);
@@ -345,7 +436,15 @@ export function loadSettings(
             kyvernoPolicyApiDefault,
         );
     }
+    return { kyvernoReplicas, kyvernoRegistrySecrets, kyvernoPolicyApi };
+}
 
+/** What the stack may do with a GitHub repository: delete it on destroy, adopt one it did not create. */
+function readRepositoryChoices(
+    r: SettingsReader,
+    git: GitSettings | undefined,
+): Pick<EnvironmentSettings, "deleteRepositoryOnDestroy" | "adoptExistingRepository"> {
+    const { bool, problem } = r;
     const deleteRepositoryOnDestroy = bool("deleteRepositoryOnDestroy", false);
     if (deleteRepositoryOnDestroy && git?.provider === "ssh") {
         problem(
@@ -363,34 +462,19 @@ export function loadSettings(
             "false",
         );
     }
+    return { deleteRepositoryOnDestroy, adoptExistingRepository };
+}
 
+/** What destroy does with cert-manager's CRDs. */
+function readCertManagerCrds(r: SettingsReader): EnvironmentSettings["certManagerCrdsOnDestroy"] {
+    const { str, problem, fix } = r;
     const crdsMode = str("certManagerCrdsOnDestroy", "delete");
     if (crdsMode !== "delete" && crdsMode !== "keep") {
         problem("certManagerCrdsOnDestroy", `must be delete or keep, not "${crdsMode}"`, "keep");
     }
-    const certManagerCrdsOnDestroy = {
+    return {
         mode: crdsMode === "keep" ? ("keep" as const) : ("delete" as const),
         keepCommand: fix("certManagerCrdsOnDestroy", "keep"),
-    };
-
-    if (problems.length > 0 || git === undefined) throw new SettingsError(problems);
-    return {
-        environment,
-        git,
-        deployKey,
-        deleteRepositoryOnDestroy,
-        adoptExistingRepository,
-        kubeconfig,
-        kubeContext: str("kubeContext"),
-        charts,
-        fluxVersion,
-        fluxDistribution: { registry: fluxRegistry, ...(fluxVariant !== undefined ? { variant: fluxVariant } : {}) },
-        kyvernoReplicas,
-        kyvernoRegistrySecrets,
-        kyvernoPolicyApi,
-        certManagerCrdsOnDestroy,
-        fleetDir,
-        upCommand: upCommand(stack, (name) => source.env(name)),
     };
 }
 
