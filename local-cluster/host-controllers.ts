@@ -9,11 +9,14 @@
 // the FluxInstance configures is what runs), minus the flags that only make
 // sense inside a pod, which are replaced by host equivalents: a kubeconfig,
 // loopback ports, folders in the cluster's temp dir, no leader election.
+// Each process runs as its pod's ServiceAccount (pod-identity.ts), unless it
+// says why not (asAdmin): what the RBAC does not grant fails here as in a cluster.
 import type { ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeCluster } from "./control-plane";
 import type { KubeClient, KubeObject } from "./kube-client";
+import { podIdentity, PodIdentity } from "./pod-identity";
 import { hasExited, killGroup, launch, logPath, stopProcess } from "./processes";
 import { toolHome } from "./tool-home";
 import { findBinary, freePort } from "./util";
@@ -21,6 +24,8 @@ import { findBinary, freePort } from "./util";
 /** What the host flags of a controller may use. */
 interface HostContext {
     cluster: KubeCluster;
+    /** A kubeconfig with the pod's ServiceAccount token. */
+    kubeconfig: string;
     /** A folder of this process's own. */
     dir: string;
     port(): Promise<number>;
@@ -32,6 +37,8 @@ interface HostController {
     namespace: string;
     deployment: string;
     binary: string;
+    /** Runs with the cluster's admin kubeconfig, not its pod's ServiceAccount: why. */
+    asAdmin?: string;
     /** Flags to set (a value) or drop (undefined) whatever the container says. */
     hostFlags(ctx: HostContext): Promise<Record<string, string | undefined>>;
     /** Once the Deployment is deleted (an uninstall) and the process stopped; not when it is only scaled to zero. */
@@ -87,10 +94,14 @@ export const hostControllers: HostController[] = [
         namespace: "kyverno",
         deployment: "kyverno-admission-controller",
         binary: "kyverno-admission-controller",
+        // Kyverno's chart grants its rules through aggregated ClusterRoles. With kube-controller-manager's
+        // aggregation controller running (as it must for them), that controller re-creates the aggregated
+        // roles while Helm uninstalls Kyverno, and the uninstall waits on them until its timeout (README).
+        asAdmin: "its chart's aggregated ClusterRoles and Helm's uninstall wait (README)",
         hostFlags: async (ctx) => {
             const webhookPort = await ctx.port();
             return {
-                "--kubeconfig": ctx.cluster.kubeconfig,
+                "--kubeconfig": ctx.kubeconfig,
                 // Out of cluster: webhooks are registered as https://<serverIP><path>.
                 "--serverIP": `127.0.0.1:${webhookPort}`,
                 "--webhookServerPort": String(webhookPort),
@@ -126,6 +137,7 @@ interface Running {
     controller: HostController;
     key: string;
     process: ChildProcess;
+    identity: PodIdentity;
     restarts: number;
     stopping: boolean;
 }
@@ -228,7 +240,10 @@ export class HostControllerSupervisor {
                 if (this.held.has(id)) continue;
                 const container = mainContainer(deploy);
                 const key = JSON.stringify([container.args ?? [], container.command ?? [], container.env ?? []]);
-                if (current && current.key === key && !hasExited(current.process)) continue;
+                if (current && current.key === key && !hasExited(current.process)) {
+                    await current.identity.refresh();
+                    continue;
+                }
                 const restarts = current ? current.restarts + 1 : 0;
                 if (current) {
                     this.note(
@@ -238,31 +253,49 @@ export class HostControllerSupervisor {
                     if (restarts > 1) await new Promise((r) => setTimeout(r, Math.min(5000, 500 * restarts)));
                 }
                 if (this.stopped) return;
-                const proc = await this.launchFor(c, deploy, container);
-                this.running.set(id, { controller: c, key, process: proc, restarts, stopping: false });
+                const { proc, identity } = await this.launchFor(c, deploy, container);
+                this.running.set(id, { controller: c, key, process: proc, identity, restarts, stopping: false });
             }
         } finally {
             this.polling = false;
         }
     }
 
-    private async launchFor(c: HostController, deploy: KubeObject, container: Container): Promise<ChildProcess> {
+    private async launchFor(
+        c: HostController,
+        deploy: KubeObject,
+        container: Container,
+    ): Promise<{ proc: ChildProcess; identity: PodIdentity }> {
         const dir = path.join(this.cluster.dir, "host", c.deployment);
         fs.mkdirSync(dir, { recursive: true });
         const env = containerEnv(deploy, container, dir);
+        // Not bound to a pod: one process stands for the Deployment's pods, which a rollout replaces under it.
+        const identity: PodIdentity = c.asAdmin
+            ? {
+                  user: "the cluster's admin (system:masters)",
+                  kubeconfig: this.cluster.kubeconfig,
+                  refresh: async () => undefined,
+              }
+            : await podIdentity(this.cluster, this.kube, dir, {
+                  namespace: c.namespace,
+                  serviceAccount: deploy.spec?.template?.spec?.serviceAccountName ?? "default",
+              });
         const overrides = await c.hostFlags({
             cluster: this.cluster,
+            kubeconfig: identity.kubeconfig,
             dir,
             port: freePort,
             webUiPort: this.opts.webUiPort,
         });
         const args = hostArgs(expandVars(container.args ?? [], env), overrides);
         fs.writeFileSync(path.join(dir, "command.json"), JSON.stringify({ binary: c.binary, args, env }, null, 2));
-        return launch(findBinary(c.binary), args, {
+        const proc = launch(findBinary(c.binary), args, {
             dir,
             logFile: logPath(this.cluster.dir, logName(c)),
-            env: { ...env, KUBECONFIG: this.cluster.kubeconfig },
+            env: { ...env, KUBECONFIG: identity.kubeconfig },
         });
+        this.note(`${c.namespace}/${c.deployment}: started as ${identity.user} (pid ${proc.pid})`);
+        return { proc, identity };
     }
 
     private async stopOne(id: string): Promise<void> {

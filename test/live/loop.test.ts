@@ -222,7 +222,58 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         );
     });
 
-    it("7. destroy leaves nothing: no workload, namespace, CRD or webhook of the program, nothing Terminating; the repository keeps the shared tree", async function () {
+    it("7. Flux's controllers run as their pods' ServiceAccounts: a rule the ClusterRole lacks breaks the loop, naming it", async function () {
+        this.timeout(minutes(3));
+        // source-controller may touch its own kinds only through Flux's crd-controller ClusterRole.
+        const roles = await world.kube.list("/apis/rbac.authorization.k8s.io/v1/clusterroles");
+        const role = roles.find((r) => r.metadata.name.startsWith("crd-controller"));
+        assert.ok(role, `no crd-controller ClusterRole among ${roles.map((r) => r.metadata.name).join(", ")}`);
+        const rolePath = `/apis/rbac.authorization.k8s.io/v1/clusterroles/${role.metadata.name}`;
+        const rules = (role as unknown as { rules: { apiGroups?: string[] }[] }).rules;
+        const log = world.staging.live.supervisor
+            .status()
+            .find((s) => s.deployment === "flux-system/source-controller")?.log;
+        assert.ok(log, "source-controller is not running as a host process");
+        const logFrom = fs.statSync(log).size;
+        await world.kube.patch(rolePath, {
+            rules: rules.filter((r) => !(r.apiGroups ?? []).includes("source.toolkit.fluxcd.io")),
+        });
+        try {
+            const asked = await world.requestReconcile(GITREPO);
+            const refused = await eventually(
+                "source-controller's log naming its ServiceAccount refused on gitrepositories",
+                CONVERGE_SECONDS,
+                async () => {
+                    const text = fs.readFileSync(log, "utf8").slice(logFrom);
+                    // controller-runtime logs JSON: the quotes around the user are escaped.
+                    return /"system:serviceaccount:flux-system:source-controller" cannot \w+ resource "gitrepositories/.test(
+                        text.replace(/\\"/g, '"'),
+                    )
+                        ? text
+                        : undefined;
+                },
+                async () => fs.readFileSync(log, "utf8").slice(logFrom).slice(-2000),
+            );
+            timed("ClusterRole rule removed -> source-controller refused", refused.seconds);
+            assert.notEqual(
+                (await world.kube.get(GITREPO))?.status?.lastHandledReconcileAt,
+                asked,
+                "the GitRepository was reconciled without the rule",
+            );
+        } finally {
+            await world.kube.patch(rolePath, { rules });
+        }
+        const asked = await world.requestReconcile(GITREPO);
+        const handled = await eventually(
+            "the GitRepository reconciled again once the rule is back",
+            CONVERGE_SECONDS,
+            async () => ((await world.kube.get(GITREPO))?.status?.lastHandledReconcileAt === asked ? true : undefined),
+            describeLoop,
+        );
+        timed("rule restored -> GitRepository reconciled", handled.seconds);
+    });
+
+    it("8. destroy leaves nothing: no workload, namespace, CRD or webhook of the program, nothing Terminating; the repository keeps the shared tree", async function () {
         this.timeout(minutes(12));
         const start = Date.now();
         await world.pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "staging"]);
