@@ -172,7 +172,7 @@ describe("cli/stack.sh", () => {
     });
 
     const pack = ["--policy-pack", path.join(repoRoot, "policy")];
-    // The up itself (a state check, scripts/recover/legacy-github.ts, may read the stack first).
+    // The up itself (a state check, cli/recover/legacy-github.ts, may read the stack first).
     const ups = (calls: Call[]) => argv(calls).filter((a) => a[0] === "up");
     it("up passes the policy pack and every flag but --wait", () => {
         const plain = argv(run(["up", "staging"]).calls);
