@@ -9,7 +9,7 @@
 // still uses it. `npm run up` does this; docs/design.md ("GitHub") says how by hand.
 //   npx ts-node cli/recover/legacy-github.ts STACK
 import type { StateResource } from "./pending";
-import { PulumiCli } from "./pulumi-cli";
+import { PulumiCli, type StackState } from "./pulumi-cli";
 
 export const legacyDeployKeyType = "github:index/repositoryDeployKey:RepositoryDeployKey";
 export const githubProviderType = "pulumi:providers:github";
@@ -35,8 +35,11 @@ async function main(): Promise<void> {
     const stack = process.argv[2];
     if (!stack) throw new Error("usage: npx ts-node cli/recover/legacy-github.ts STACK");
     const cli = new PulumiCli(stack, process.cwd());
-    const state = await cli.exportState();
-    const urns = legacyGithubUrns((state?.deployment.resources ?? []) as Resource[]);
+    // A state that cannot be read is left to the `up` that follows, which says why.
+    const exported = await cli.run(["stack", "export"]);
+    if (exported.code !== 0 || exported.stdout.trim() === "") return;
+    const state = JSON.parse(exported.stdout) as StackState;
+    const urns = legacyGithubUrns((state.deployment.resources ?? []) as Resource[]);
     if (urns.length === 0) return;
     console.error(
         `${stack}: removing the deploy key's old @pulumi/github resources from the state (GitHub keeps the key; this up takes it over):`,

@@ -46,6 +46,7 @@ const keysWithCommands = [
     "adoptExistingRepository",
     "kyvernoRegistrySecrets",
     "certManagerCrdsOnDestroy",
+    "kyvernoPolicyApi",
 ];
 
 const token = "ghp_typed_at_the_prompt_0123456789";
@@ -83,6 +84,7 @@ const scenarios: Scenario[] = [
             adoptExistingRepository: "maybe",
             kyvernoRegistrySecrets: "Not_A_Secret",
             certManagerCrdsOnDestroy: "retain",
+            kyvernoPolicyApi: "v2",
         },
     },
     // No token anywhere, and a stack without an overlay of its own.
@@ -127,6 +129,7 @@ describe("commands the settings errors print", function () {
             "components",
             "stacks",
             "fleet",
+            "policy",
         ]) {
             fs.cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
         }
@@ -138,6 +141,9 @@ describe("commands the settings errors print", function () {
         const bin = path.join(tmp, "bin");
         fs.mkdirSync(bin);
         fs.symlinkSync(fs.realpathSync(cli), path.join(bin, "pulumi"));
+        // The policy pack's launcher, part of a Pulumi install (scripts/tools builds ours beside the CLI).
+        const launcher = path.join(repoRoot, ".tools", "bin", "pulumi-analyzer-policy");
+        fs.symlinkSync(fs.realpathSync(launcher), path.join(bin, "pulumi-analyzer-policy"));
         fs.mkdirSync(path.join(home, ".pulumi"), { recursive: true });
         const plugins = path.join(
             process.env.GITOPS_PULUMI_HOME ?? path.join(os.homedir(), ".cache", "gitops-kyverno", "pulumi-home"),

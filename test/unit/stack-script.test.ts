@@ -177,6 +177,7 @@ describe("cli/stack.sh", () => {
     it("up passes the policy pack and every flag but --wait", () => {
         const plain = argv(run(["up", "staging"]).calls);
         assert.deepStrictEqual(plain[0], ["stack", "select", "--create", "--stack", "staging"]);
+        fs.rmSync(log);
         assert.deepStrictEqual(ups(run(["up", "staging"]).calls), [["up", "--stack", "staging", ...pack]]);
         fs.rmSync(log);
         assert.deepStrictEqual(ups(run(["up", "staging", "--yes", "--skip-preview"]).calls)[0], [

@@ -140,6 +140,15 @@ const samples: Record<string, { collection: string; object: Record<string, any> 
             spec: { rules: [] },
         },
     },
+    MutatingPolicy: {
+        collection: "/apis/policies.kyverno.io/v1/mutatingpolicies",
+        object: {
+            apiVersion: "policies.kyverno.io/v1",
+            kind: "MutatingPolicy",
+            metadata: { name: "probe" },
+            spec: {},
+        },
+    },
     FluxInstance: {
         collection: `/apis/fluxcd.controlplane.io/v1/namespaces/${testNs}/fluxinstances`,
         object: {
@@ -188,6 +197,7 @@ describe("the preview identity on a real API server", function () {
         const all = [
             ...crds,
             { group: "fluxcd.controlplane.io", kind: "FluxInstance", plural: "fluxinstances", namespaced: true },
+            { group: "policies.kyverno.io", kind: "MutatingPolicy", plural: "mutatingpolicies", namespaced: false },
         ];
         apply(kc, all.map(crdManifest));
         kubectl(kc, [
