@@ -11,8 +11,8 @@ import { pulumiEnv } from "../local-cluster/pulumi-env";
 export const repoRoot = path.resolve(__dirname, "..");
 export { pulumiEnv };
 
-/** What a copy of the project needs to run; tests edit the copy's fleet/ freely. */
-const projectEntries = [
+/** What a copy of the project needs to run (cli/stack.sh runs the policy pack); tests edit the copy's fleet/ freely. */
+export const projectEntries = [
     "Pulumi.yaml",
     "package.json",
     "tsconfig.json",
@@ -21,6 +21,7 @@ const projectEntries = [
     "components",
     "stacks",
     "fleet",
+    "policy",
 ];
 
 export interface RunResult {

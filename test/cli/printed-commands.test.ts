@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { startGitSshServer, GitSshServer } from "../../local-cluster/git-server";
-import { repoRoot } from "../../harness/pulumi-cli";
+import { projectEntries, repoRoot } from "../../harness/pulumi-cli";
 
 /** Keys whose problems print a command; the last test keeps it in step with stacks/settings.ts. */
 const keysWithCommands = [
@@ -120,17 +120,7 @@ describe("commands the settings errors print", function () {
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "printed-commands-"));
         const home = path.join(tmp, "home");
         project = path.join(tmp, "project");
-        for (const entry of [
-            "Pulumi.yaml",
-            "package.json",
-            "tsconfig.json",
-            "index.ts",
-            "boot",
-            "components",
-            "stacks",
-            "fleet",
-            "policy",
-        ]) {
+        for (const entry of projectEntries) {
             fs.cpSync(path.join(repoRoot, entry), path.join(project, entry), { recursive: true });
         }
         fs.mkdirSync(path.join(project, "cli"));
