@@ -42,10 +42,14 @@ export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[],
                 b.objects.filter((o) => o.apiVersion === GROUP && (o.kind === POLICY || o.kind === BINDING)),
             ),
         );
-        if (!guards.some((o) => o.kind === POLICY) || !guards.some((o) => o.kind === BINDING)) {
+        // Each build that ships Kyverno's policies (either form: an environment applies one) ships the backstop too.
+        const bare = own.filter(
+            (b) => !b.admitted && b.objects.some(isKyvernoPolicy) && !(hasKind(b, POLICY) && hasKind(b, BINDING)),
+        );
+        if (!guards.some((o) => o.kind === POLICY) || !guards.some((o) => o.kind === BINDING) || bare.length > 0) {
             report.fail({
                 check,
-                file: `${tree.root}/infrastructure`,
+                file: bare.length > 0 ? bare[0].source : `${tree.root}/infrastructure`,
                 message:
                     `no ${POLICY} with a ${BINDING} in the tree: a ${TENANT} Deployment applied before Kyverno's webhook serves the policies ` +
                     `would run unmutated until Flux's next interval (see infrastructure/configs/admission)`,
@@ -157,4 +161,12 @@ function list(objects: KubeObject[]): string {
 
 function spawnSleep(seconds: number): void {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+}
+
+function isKyvernoPolicy(o: KubeObject): boolean {
+    return (o.kind === "ClusterPolicy" && o.apiVersion === "kyverno.io/v1") || o.kind === "MutatingPolicy";
+}
+
+function hasKind(b: Built, kind: string): boolean {
+    return b.objects.some((o) => o.apiVersion === GROUP && o.kind === kind);
 }
