@@ -34,12 +34,13 @@ stage() {
   fi
 }
 
+# Unit tests already start sshd and git: the system packages come first.
+stage "system packages (sshd, git, chromium, shellcheck)" bash scripts/install-system-deps.sh
 stage "typecheck" npm run --silent typecheck
 stage "lint" npm run --silent lint
 stage "format (prettier --check)" npm run --silent format:check
 stage "unit tests" npm run --silent test:unit
 
-stage "system packages (sshd, git, chromium, shellcheck)" bash scripts/install-system-deps.sh
 stage "shell scripts (shellcheck)" npm run --silent lint:shell
 stage "pinned tools" bash scripts/tools.sh
 stage "Pulumi plugins" bash scripts/pulumi-plugins.sh

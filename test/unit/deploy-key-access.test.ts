@@ -46,7 +46,7 @@ describe("the deploy key's read-access check", function () {
     beforeEach(() => (key = git.newKey("flux-staging")));
     after(async () => {
         await git?.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
+        if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("fails a key the server refuses within the grace window, printing the public key and the next command", async () => {
