@@ -1,5 +1,5 @@
 // What the live-loop test adds to the end-to-end world: the Flux CLI against
-// the staging cluster, a clone of the fleet repository, reconcile requests,
+// one environment's cluster (staging unless told), a clone of the fleet repository, reconcile requests,
 // and a poll helper that states its bound.
 import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,15 +17,19 @@ export const ks = (name: string) =>
     `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 
 export class LiveWorld extends E2eWorld {
-    staging!: Environment;
+    env!: Environment;
+
+    constructor(readonly stack = "staging") {
+        super();
+    }
 
     async startLive(): Promise<void> {
         await this.start();
-        this.staging = await this.addEnvironment("staging");
+        this.env = await this.addEnvironment(this.stack);
     }
 
     get kube(): KubeClient {
-        return this.staging.kube;
+        return this.env.kube;
     }
 
     /** A clone of the fleet repository's main branch, for the Flux CLI. */
@@ -35,9 +39,9 @@ export class LiveWorld extends E2eWorld {
         return dir;
     }
 
-    /** `flux ARGS` against the staging cluster: exit code and output. */
+    /** `flux ARGS` against the environment's cluster: exit code and output. */
     flux(args: string[], cwd?: string): { code: number; output: string } {
-        const { kubeconfig, context } = this.staging.cluster;
+        const { kubeconfig, context } = this.env.cluster;
         try {
             const out = execFileSync(
                 findBinary("flux"),
@@ -74,15 +78,15 @@ export class LiveWorld extends E2eWorld {
         return (await this.deployment())?.spec?.template?.spec?.containers?.[0]?.image as string | undefined;
     }
 
-    /** `npm run status -- staging` against the staging cluster, as a user runs it. */
+    /** `npm run status -- STACK` against the environment's cluster, as a user runs it. */
     status(): SpawnSyncReturns<string> {
-        const { kubeconfig, context } = this.staging.cluster;
+        const { kubeconfig, context } = this.env.cluster;
         return spawnSync(
             "bash",
             [
                 path.join(repoRoot, "cli", "stack.sh"),
                 "status",
-                "staging",
+                this.stack,
                 "--kubeconfig",
                 kubeconfig,
                 "--context",

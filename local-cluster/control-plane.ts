@@ -126,6 +126,9 @@ async function startOnce(opts: KubeClusterOptions): Promise<KubeCluster> {
             `--service-account-key-file=${certs.saPublic}`,
             `--service-account-signing-key-file=${certs.saPrivate}`,
             "--allow-privileged=true",
+            // Webhooks (and aggregated APIs) go to a Service's EndpointSlices, not its ClusterIP: nothing
+            // here routes ClusterIPs, and the host controllers publish their pods' endpoints (pod-endpoints.ts).
+            "--enable-aggregator-routing=true",
             "--profiling=false",
         ]);
         const auth = { ca: certs.caCert, cert: certs.adminCert, key: certs.adminKey };

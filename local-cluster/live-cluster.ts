@@ -13,7 +13,7 @@ import type { ChildProcess } from "node:child_process";
 import { startChartMirror } from "./charts";
 import { DEFAULT_CONTROLLERS, KubeCluster, startKubeCluster, WORKLOAD_CONTROLLERS } from "./control-plane";
 import type { HelmRepo } from "./helm-repo";
-import { HostControllerSupervisor } from "./host-controllers";
+import { HostControllerSupervisor } from "./host-supervisor";
 import { KubeClient } from "./kube-client";
 import { startFakeNodes } from "./nodes";
 import { stopProcess } from "./processes";

@@ -116,12 +116,12 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
     before(async function () {
         this.timeout(4 * 60_000);
         await world.startLive();
-        registry = new PrivateRegistry(world.staging.live.registry.host);
+        registry = new PrivateRegistry(world.env.live.registry.host);
         await registry.start();
         const overlay = path.join(world.pulumi.projectDir, "fleet", "apps", "staging", "kustomization.yaml");
         fs.writeFileSync(
             overlay,
-            fs.readFileSync(overlay, "utf8").replaceAll(world.staging.live.registry.host, registry.host),
+            fs.readFileSync(overlay, "utf8").replaceAll(world.env.live.registry.host, registry.host),
         );
         await world.pulumi.setConfig("staging", { kyvernoPolicyApi: api, kyvernoRegistrySecrets: SECRET });
     });

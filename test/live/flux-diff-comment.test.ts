@@ -94,7 +94,7 @@ describe("the pull request's Flux diff section, against the live local cluster",
         const section = fs.existsSync(out) ? fs.readFileSync(out, "utf8") : "";
         return { code: r.status, section, log: `${r.stdout}${r.stderr}` };
     };
-    const staging = () => ({ kubeconfig: world.staging.cluster.kubeconfig, context: world.staging.cluster.context });
+    const staging = () => ({ kubeconfig: world.env.cluster.kubeconfig, context: world.env.cluster.context });
     let unchanged: string;
 
     before(async function () {
