@@ -35,7 +35,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
             console.log(
                 `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
             );
-        if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.env?.cluster.dir}`);
+        if (process.env.KUBE_CLUSTER_KEEP) console.log(`      live cluster logs (kept): ${world.env?.cluster.dir}`);
         await world.stop();
     });
 

@@ -81,7 +81,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
     after(async function () {
         this.timeout(minutes(3));
         console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
-        if (process.env.LIVE_KEEP) console.log(`      live cluster logs: ${world.env?.cluster.dir}`);
+        if (process.env.KUBE_CLUSTER_KEEP) console.log(`      live cluster logs (kept): ${world.env?.cluster.dir}`);
         await world.stop();
     });
 
