@@ -15,6 +15,7 @@
 // Steps run in order on one cluster; every bound is stated and every time printed.
 import { strict as assert } from "node:assert";
 import { KubeRequestError, readyCondition } from "../../local-cluster/kube-client";
+import { liveWorldHooks } from "../live/loop-steps";
 import { eventually, ks, LiveWorld, nextPodinfoTag } from "../../harness/live-world";
 
 const minutes = (n: number) => n * 60_000;
@@ -127,16 +128,7 @@ describe("faults: Kyverno down while Flux applies", function () {
             spec: { template: { metadata: { annotations: { "example.com/kyverno-down": String(Date.now()) } } } },
         });
 
-    before(async function () {
-        this.timeout(minutes(5));
-        await world.startLive();
-    });
-
-    after(async function () {
-        this.timeout(minutes(3));
-        console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
-        await world.stop();
-    });
+    liveWorldHooks(world, timings);
 
     it(`1. a fresh up: podinfo runs mutated within ${RECOVERY_SECONDS}s of up returning, with no reconcile requested`, async function () {
         this.timeout(minutes(10));

@@ -32,6 +32,25 @@ export const fleetCommit = async (world: LiveWorld) =>
             .fleetCommit,
     );
 
+/** Starts the world before the steps and stops it after them, printing the timings and each pulumi run's time. */
+export function liveWorldHooks(world: LiveWorld, timings: string[]): void {
+    before(async function () {
+        this.timeout(minutes(5));
+        await world.startLive();
+    });
+
+    after(async function () {
+        this.timeout(minutes(3));
+        console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
+        for (const entry of world.pulumi?.log ?? [])
+            console.log(
+                `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
+            );
+        if (process.env.KUBE_CLUSTER_KEEP) console.log(`      live cluster logs (kept): ${world.env?.cluster.dir}`);
+        await world.stop();
+    });
+}
+
 /** The first steps: up, convergence, Kyverno's mutations, drift, a tag change (numbered 1 to 5). */
 export function loopSteps(e: LoopEnvironment): void {
     const { world, tag } = e;

@@ -10,7 +10,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { eventually, GITREPO, ks, LiveWorld } from "../../harness/live-world";
-import { CONVERGE_SECONDS, destroyStep, loopSteps, minutes, up as upStack } from "./loop-steps";
+import { CONVERGE_SECONDS, destroyStep, liveWorldHooks, loopSteps, minutes, up as upStack } from "./loop-steps";
 
 const timings: string[] = [];
 const timed = (label: string, seconds: number) => timings.push(`${label}: ${seconds.toFixed(1)}s`);
@@ -23,21 +23,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
     const describeLoop = () => world.describeLoop();
     const staging = { world, tag: "6.9.2", replicas: 1, timed };
 
-    before(async function () {
-        this.timeout(minutes(5));
-        await world.startLive();
-    });
-
-    after(async function () {
-        this.timeout(minutes(3));
-        console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
-        for (const entry of world.pulumi?.log ?? [])
-            console.log(
-                `      pulumi ${entry.args.slice(0, 3).join(" ")}: ${entry.seconds.toFixed(1)}s (exit ${entry.code})`,
-            );
-        if (process.env.KUBE_CLUSTER_KEEP) console.log(`      live cluster logs (kept): ${world.env?.cluster.dir}`);
-        await world.stop();
-    });
+    liveWorldHooks(world, timings);
 
     loopSteps(staging);
 

@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import { eventually, LiveWorld } from "../../harness/live-world";
 import type { KubeObject } from "../../local-cluster/kube-client";
-import { destroyStep, loopSteps, minutes } from "./loop-steps";
+import { destroyStep, liveWorldHooks, loopSteps, minutes } from "./loop-steps";
 
 const KYVERNO_DEPLOYMENT = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 const KYVERNO_ID = "kyverno/kyverno-admission-controller";
@@ -73,17 +73,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         return failures;
     };
 
-    before(async function () {
-        this.timeout(minutes(5));
-        await world.startLive();
-    });
-
-    after(async function () {
-        this.timeout(minutes(3));
-        console.log(`      timings:\n${timings.map((t) => `        ${t}`).join("\n")}`);
-        if (process.env.KUBE_CLUSTER_KEEP) console.log(`      live cluster logs (kept): ${world.env?.cluster.dir}`);
-        await world.stop();
-    });
+    liveWorldHooks(world, timings);
 
     loopSteps(production);
 
