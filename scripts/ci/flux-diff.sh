@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI, pull requests: what Flux would change in STACK's cluster if the merge's
 # tree in TREE (scripts/render-fleet.ts) were committed, as a markdown section
-# (scripts/flux-diff-comment.ts), written to the step output `section` and to
+# (scripts/pr-comment/flux-diff.ts), written to the step output `section` and to
 # OUT if given. Runs only with the environment's preview kubeconfig
 # ($KUBECONFIG_DATA); without one there is no section, and the job says so.
 # A diff and a failed diff (e.g. an unreachable cluster) both exit 0: the
@@ -24,7 +24,7 @@ source "$root/scripts/ci/stack-setting.sh"
 context=$(stack_setting "$root" "$stack" kubeContext)
 args=(--tree "$tree" --env "$stack" --kubeconfig "$work/kubeconfig" --out "$work/section.md")
 [ -z "$context" ] || args+=(--context "$context")
-(cd "$root" && npx ts-node scripts/flux-diff-comment.ts "${args[@]}")
+(cd "$root" && npx ts-node scripts/pr-comment/flux-diff.ts "${args[@]}")
 cat "$work/section.md"
 [ -z "$out" ] || cp "$work/section.md" "$out"
 if [ -n "${GITHUB_OUTPUT:-}" ]; then

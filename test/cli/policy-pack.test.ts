@@ -3,7 +3,7 @@
 // and once per rule with that rule broken, which must stop the preview naming it.
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { policyVerdictSection } from "../../scripts/policy-verdict";
+import { policyVerdictSection } from "../../scripts/pr-comment/policy-verdict";
 import { startHelmRepo, type HelmRepo } from "../../local-cluster/helm-repo";
 import { PulumiWorkspace, repoRoot, type RunResult } from "../../harness/pulumi-cli";
 

@@ -1,5 +1,5 @@
 // The pull-request comment's "what Flux would change" section, made by
-// scripts/flux-diff-comment.ts with the pinned flux CLI against the live local
+// scripts/pr-comment/flux-diff.ts with the pinned flux CLI against the live local
 // cluster (real kube-apiserver, Flux and Kyverno's admission webhook): an
 // unchanged tree shows no change, a tag change shows the digest Kyverno pins
 // (so the server-side dry run went through Kyverno), a diff holding code
@@ -71,7 +71,7 @@ describe("the pull request's Flux diff section, against the live local cluster",
         const r = spawnSync(
             path.join(repoRoot, "node_modules", ".bin", "ts-node"),
             [
-                "scripts/flux-diff-comment.ts",
+                "scripts/pr-comment/flux-diff.ts",
                 "--tree",
                 tree,
                 "--env",

@@ -1,7 +1,7 @@
-// The markdown of the pull request's Flux diff section (scripts/flux-diff/section.ts):
+// The markdown of the pull request's Flux diff section (scripts/pr-comment/flux-diff-section.ts):
 // fences no diff can close, and a size limit that holds with any number of diffs.
 import { strict as assert } from "node:assert";
-import { fenceFor, renderSection } from "../../scripts/flux-diff/section";
+import { fenceFor, renderSection } from "../../scripts/pr-comment/flux-diff-section";
 
 describe("flux diff section markdown", () => {
     it("fences with one backtick more than the longest run in the text, at least three", () => {

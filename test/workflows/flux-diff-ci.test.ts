@@ -1,6 +1,6 @@
 // The pull request's comment as the preview workflow's jobs build it:
 // scripts/ci/flux-diff.sh (the flux-diff-staging job) and
-// scripts/fleet-diff-comment.sh (the fleet-diff job, which joins the Flux
+// scripts/pr-comment/comment.sh (the fleet-diff job, which joins the Flux
 // sections to the fleet tree's git diff), run as the runner runs them.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -83,7 +83,7 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
         });
     });
 
-    describe("scripts/fleet-diff-comment.sh", () => {
+    describe("scripts/pr-comment/comment.sh", () => {
         /** A merge commit stand-in: HEAD^1 has fleet/notes.yaml, HEAD changes it to hold code fences. */
         function repo(): string {
             const dir = fs.mkdtempSync(path.join(tmp, "repo-"));
@@ -118,7 +118,7 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
 
         it("fences the git diff longer than its backtick runs, then adds each environment's Flux section", () => {
             const section = "#### What Flux would change in staging\n- **apps** (`./apps/staging`): no change\n";
-            const r = bash("fleet-diff-comment.sh", [], { FLUX_DIFF_STAGING: section }, repo());
+            const r = bash("pr-comment/comment.sh", [], { FLUX_DIFF_STAGING: section }, repo());
             assert.equal(r.status, 0, r.stderr);
             const lines = r.stdout.split("\n");
             const open = lines.indexOf("`````diff");
@@ -145,7 +145,7 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
                     { cwd: dir },
                 );
             }
-            const r = bash("fleet-diff-comment.sh", [], {}, dir);
+            const r = bash("pr-comment/comment.sh", [], {}, dir);
             assert.equal(r.status, 0, r.stderr);
             const lines = r.stdout.split("\n");
             const open = lines.indexOf("```diff");
@@ -156,7 +156,7 @@ describe("the preview workflow's Flux diff, as its jobs run it", function () {
         });
 
         it("says why there is no Flux diff when no environment produced one", () => {
-            const r = bash("fleet-diff-comment.sh", [], { FLUX_DIFF_STAGING: "" }, repo());
+            const r = bash("pr-comment/comment.sh", [], { FLUX_DIFF_STAGING: "" }, repo());
             assert.equal(r.status, 0, r.stderr);
             assert.match(r.stdout, /No Flux diff on this pull request: only environments with preview credentials/);
         });

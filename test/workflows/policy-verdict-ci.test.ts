@@ -1,14 +1,14 @@
 // The policy pack in the workflows: the pulumi-stack action runs the pack in every
 // preview and up, the preview's verdict leaves its job as an output, and the fleet-diff
-// job's comment shows one verdict per previewed environment (scripts/policy-verdict.ts,
-// scripts/fleet-diff-comment.sh, run as the runner runs them).
+// job's comment shows one verdict per previewed environment (scripts/pr-comment/policy-verdict.ts,
+// scripts/pr-comment/comment.sh, run as the runner runs them).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
-import { policyVerdictSection } from "../../scripts/policy-verdict";
+import { policyVerdictSection } from "../../scripts/pr-comment/policy-verdict";
 
 const root = path.resolve(__dirname, "..", "..");
 const load = (file: string) => YAML.parse(fs.readFileSync(path.join(root, file), "utf8"));
@@ -71,7 +71,9 @@ describe("the policy pack in the workflows", function () {
                 `${job} does not output its verdict`,
             );
             assert.ok(jobs["fleet-diff"].needs.includes(job), `fleet-diff does not wait for ${job}`);
-            const step = (jobs["fleet-diff"].steps as Step[]).find((s) => s.run?.includes("fleet-diff-comment.sh"));
+            const step = (jobs["fleet-diff"].steps as Step[]).find((s) =>
+                s.run?.includes("scripts/pr-comment/comment.sh"),
+            );
             assert.equal(step?.env?.[`POLICY_VERDICT_${env}`], `\${{ needs.${job}.outputs.policy-verdict }}`);
         }
         assert.match(
@@ -108,7 +110,7 @@ describe("the policy pack in the workflows", function () {
             git(["commit", "-qm", "base"]);
             git(["commit", "-q", "--allow-empty", "-m", "merge"]);
             const run = (env: Record<string, string>) =>
-                spawnSync("bash", [path.join(root, "scripts", "fleet-diff-comment.sh")], {
+                spawnSync("bash", [path.join(root, "scripts", "pr-comment", "comment.sh")], {
                     cwd: dir,
                     encoding: "utf8",
                     env: { ...process.env, GITHUB_STEP_SUMMARY: "", PR: "", REPO: "", ...env },
@@ -130,13 +132,13 @@ describe("the policy pack in the workflows", function () {
         }
     });
 
-    it("scripts/policy-verdict.ts writes the section as a step output", () => {
+    it("scripts/pr-comment/policy-verdict.ts writes the section as a step output", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-verdict-out-"));
         try {
             const out = path.join(dir, "github-output");
             const r = spawnSync(
                 path.join(root, "node_modules", ".bin", "ts-node"),
-                ["--transpile-only", path.join(root, "scripts", "policy-verdict.ts")],
+                ["--transpile-only", path.join(root, "scripts", "pr-comment", "policy-verdict.ts")],
                 {
                     encoding: "utf8",
                     env: {

@@ -18,7 +18,7 @@ import {
     previewIdentity,
     previewPolicyName,
 } from "../../components/preview-access";
-import { diffOne, kustomizationsOf } from "../../scripts/flux-diff/run";
+import { diffOne, kustomizationsOf } from "../../scripts/pr-comment/flux-diff-run";
 import { defaultFleetDir } from "../../stacks/settings";
 import { KubeCluster, startKubeCluster } from "../../local-cluster/control-plane";
 import { apply, crdManifest, crds, kubectl } from "../status/fixtures";

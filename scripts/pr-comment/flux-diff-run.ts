@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { findBinary } from "../../local-cluster/util";
-import { DiffOutcome, KustomizationDiff } from "./section";
+import { DiffOutcome, KustomizationDiff } from "./flux-diff-section";
 
 export interface ClusterTarget {
     kubeconfig: string;

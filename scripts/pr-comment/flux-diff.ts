@@ -1,4 +1,4 @@
-// `ts-node scripts/flux-diff-comment.ts --tree DIR --env ENV --kubeconfig FILE [--context NAME] [--out FILE] [--max-chars N]`
+// `ts-node scripts/pr-comment/flux-diff.ts --tree DIR --env ENV --kubeconfig FILE [--context NAME] [--out FILE] [--max-chars N]`
 // For the pull-request comment: what Flux would change in ENV if the tree in
 // DIR (fleet/ plus the generated clusters/ENV/, see scripts/render-fleet.ts)
 // were merged. Runs `flux diff kustomization` for each Kustomization of
@@ -7,8 +7,8 @@
 // reported inside the section: both exit 0. Exit 2 only for bad usage.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { diffEnvironment } from "./flux-diff/run";
-import { renderSection } from "./flux-diff/section";
+import { diffEnvironment } from "./flux-diff-run";
+import { renderSection } from "./flux-diff-section";
 
 // GitHub comments hold 65536 characters; the fleet tree's git diff shares the comment.
 const DEFAULT_MAX = 30000;

@@ -41,7 +41,7 @@ diff=$(git diff --no-color HEAD^1 HEAD -- fleet/)
   [ "$shown" = 1 ] || echo "No Flux diff on this pull request: only environments with preview credentials (the \`staging-preview\` environment's \`KUBECONFIG\`) get one, and pull requests from forks get none."
   echo
   # The policy pack's verdict per environment (POLICY_VERDICT_<ENV>, from each
-  # preview job: scripts/policy-verdict.ts), beside that environment's preview.
+  # preview job: scripts/pr-comment/policy-verdict.ts), beside that environment's preview.
   echo "### Policy pack verdict"
   shown=0
   for name in $(compgen -v POLICY_VERDICT_ | sort || true); do

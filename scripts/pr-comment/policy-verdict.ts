@@ -1,5 +1,5 @@
 // The policy pack's verdict on one environment, as a Markdown section of the PR
-// comment (scripts/fleet-diff-comment.sh prints one per environment). Read from the
+// comment (scripts/pr-comment/comment.sh prints one per environment). Read from the
 // text `pulumi preview --policy-pack policy` prints: its "Policies:" block lists each
 // violation as "- [mandatory|advisory]  RULE  (TYPE: NAME)", then the rule's
 // description and the message.
