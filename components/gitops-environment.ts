@@ -151,6 +151,7 @@ export class GitOpsEnvironment extends pulumi.ComponentResource {
                 replicas: s.kyvernoReplicas,
                 registrySecrets: s.kyvernoRegistrySecrets,
                 namespaceLabels,
+                cluster,
             },
             { parent: this, provider: kubernetes, dependsOn: clusterAfter },
         );

@@ -2,8 +2,10 @@
 // infrastructure/configs) rewrite the Deployments Flux applies.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterTarget } from "./existing-installs/cluster-reads";
 import type { ChartSource } from "./helm-source";
 import { helmChart } from "./helm-source";
+import { UninstallPrepInputs, UninstallPrepProvider } from "./kyverno/uninstall-prep-provider";
 
 export interface KyvernoArgs {
     chart: ChartSource;
@@ -13,6 +15,8 @@ export interface KyvernoArgs {
     registrySecrets: string[];
     /** Labels of its namespace besides the tenant's: the stack's own mark (components/existing-installs.ts). */
     namespaceLabels?: Record<string, string>;
+    /** The cluster as kubectl reaches it, for the ClusterRoles' detach before the uninstall. */
+    cluster: ClusterTarget;
 }
 
 export const sreTenantLabel = { "toolkit.fluxcd.io/tenant": "sre-team" };
@@ -33,6 +37,18 @@ export const kyvernoWebhookNamespaceSelector = {
         values: [value],
     })),
 };
+
+/**
+ * Stands between Kyverno's release and its uninstall (see
+ * ./kyverno/uninstall-prep-provider.ts): deleted first, it takes the aggregation
+ * off the release's ClusterRoles (Helm's uninstall would wait on one that
+ * kube-controller-manager re-creates) and stops Kyverno with its webhooks.
+ */
+export class KyvernoUninstallPrep extends pulumi.dynamic.Resource {
+    constructor(name: string, inputs: UninstallPrepInputs, opts?: pulumi.CustomResourceOptions) {
+        super(new UninstallPrepProvider(), name, inputs, opts, "gitops-kyverno", "KyvernoUninstallPrep");
+    }
+}
 
 export class Kyverno extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
@@ -69,6 +85,11 @@ export class Kyverno extends pulumi.ComponentResource {
                 timeout: 600,
             },
             { parent: this },
+        );
+        new KyvernoUninstallPrep(
+            `${name}-uninstall-prep`,
+            { ...args.cluster, release: "kyverno", namespace: "kyverno" },
+            { parent: this, dependsOn: [this.release] },
         );
         this.namespace = ns.metadata.name;
         this.registerOutputs({ namespace: this.namespace, releaseStatus: this.release.status });

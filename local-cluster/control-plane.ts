@@ -50,6 +50,8 @@ export const WORKLOAD_CONTROLLERS = [
     "replicaset-controller",
     "job-controller",
     "node-lifecycle-controller",
+    // Kyverno's chart grants its controllers' rules through aggregated ClusterRoles.
+    "clusterrole-aggregation-controller",
 ];
 
 export const DEFAULT_CONTROLLERS = [

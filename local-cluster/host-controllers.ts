@@ -6,8 +6,8 @@
 // the FluxInstance configures is what runs), minus the flags that only make
 // sense inside a pod, which are replaced by host equivalents: a kubeconfig,
 // loopback ports, folders in the cluster's temp dir. Each process runs as its
-// pod's ServiceAccount (pod-identity.ts), unless it says why not (asAdmin):
-// what the RBAC does not grant fails here as in a cluster.
+// pod's ServiceAccount (pod-identity.ts): what the RBAC does not grant fails
+// here as in a cluster.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeCluster } from "./control-plane";
@@ -33,8 +33,6 @@ export interface HostController {
     namespace: string;
     deployment: string;
     binary: string;
-    /** Runs with the cluster's admin kubeconfig, not its pod's ServiceAccount: why. */
-    asAdmin?: string;
     /** The container port (name) the pod serves through its Services: each replica's process gets a port of its own. */
     serves?: string;
     /** Flags to set (a value) or drop (undefined) whatever the container says. */
@@ -92,10 +90,6 @@ export const hostControllers: HostController[] = [
         namespace: "kyverno",
         deployment: "kyverno-admission-controller",
         binary: "kyverno-admission-controller",
-        // Kyverno's chart grants its rules through aggregated ClusterRoles. With kube-controller-manager's
-        // aggregation controller running (as it must for them), that controller re-creates the aggregated
-        // roles while Helm uninstalls Kyverno, and the uninstall waits on them until its timeout (README).
-        asAdmin: "its chart's aggregated ClusterRoles and Helm's uninstall wait (README)",
         // Its webhooks go through the chart's Service (kyverno-svc), to this replica's port.
         serves: "https",
         hostFlags: async (ctx) => {

@@ -176,17 +176,11 @@ export class HostControllerSupervisor {
         fs.mkdirSync(dir, { recursive: true });
         const container = mainContainer(pod);
         const env = containerEnv(pod, container, dir);
-        const identity: PodIdentity = c.asAdmin
-            ? {
-                  user: "the cluster's admin (system:masters)",
-                  kubeconfig: this.cluster.kubeconfig,
-                  refresh: async () => undefined,
-              }
-            : await podIdentity(this.cluster, this.kube, dir, {
-                  namespace: c.namespace,
-                  serviceAccount: pod.spec?.serviceAccountName ?? "default",
-                  pod: { name: pod.metadata.name, uid: pod.metadata.uid! },
-              });
+        const identity = await podIdentity(this.cluster, this.kube, dir, {
+            namespace: c.namespace,
+            serviceAccount: pod.spec?.serviceAccountName ?? "default",
+            pod: { name: pod.metadata.name, uid: pod.metadata.uid! },
+        });
         const servedPort = c.serves ? await freePort() : undefined;
         const overrides = await c.hostFlags({
             cluster: this.cluster,

@@ -14,6 +14,11 @@ export interface ClusterTarget {
     context?: string;
 }
 
+/** A list's label selector, besides the cluster. */
+export interface ListTarget extends ClusterTarget {
+    selector?: string;
+}
+
 export interface ObjectMeta {
     name: string;
     namespace?: string;
@@ -25,34 +30,50 @@ export interface ListedObject {
     kind: string;
     metadata: ObjectMeta;
     spec?: { group?: string };
+    /** A ClusterRole's, when it aggregates others. */
+    aggregationRule?: unknown;
 }
 
 /** Lists `resources` (kubectl's comma-separated form); resolves to null when the API has none of that type. */
 export type ListObjects = (
-    target: ClusterTarget,
+    target: ListTarget,
     resources: string,
     allNamespaces: boolean,
 ) => Promise<ListedObject[] | null>;
 
-export const kubectlList: ListObjects = (target, resources, allNamespaces) => {
+export const kubectlList: ListObjects = async (target, resources, allNamespaces) => {
     const args = [
-        ...(target.kubeconfig ? [`--kubeconfig=${target.kubeconfig}`] : []),
-        ...(target.context ? [`--context=${target.context}`] : []),
         "get",
         resources,
         ...(allNamespaces ? ["--all-namespaces"] : []),
-        "--request-timeout=30s",
+        ...(target.selector ? [`--selector=${target.selector}`] : []),
         "-o",
         "json",
+    ];
+    try {
+        return (JSON.parse(await kubectl(target, args)) as { items: ListedObject[] }).items;
+    } catch (err) {
+        if (/the server doesn't have a resource type/.test((err as Error).message)) return null;
+        throw err;
+    }
+};
+
+/** `kubectl ARGS` against the target; its stdout, or an Error with kubectl's own words. */
+export function kubectl(target: ClusterTarget, args: string[]): Promise<string> {
+    const full = [
+        ...(target.kubeconfig ? [`--kubeconfig=${target.kubeconfig}`] : []),
+        ...(target.context ? [`--context=${target.context}`] : []),
+        ...args,
+        "--request-timeout=30s",
     ];
     return new Promise((resolve, reject) => {
         childProcess.execFile(
             "kubectl",
-            args,
+            full,
             { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
             (err, stdout, stderr) => {
                 if (!err) {
-                    resolve((JSON.parse(stdout) as { items: ListedObject[] }).items);
+                    resolve(stdout);
                     return;
                 }
                 const said = String(stderr || err.message).trim();
@@ -62,12 +83,10 @@ export const kubectlList: ListObjects = (target, resources, allNamespaces) => {
                             "kubectl is not on PATH: the program reads the cluster with it before it installs or deletes anything there. Install kubectl and run again.",
                         ),
                     );
-                } else if (/the server doesn't have a resource type/.test(said)) {
-                    resolve(null);
                 } else {
-                    reject(new Error(`kubectl ${args.join(" ")} failed: ${said}`));
+                    reject(new Error(`kubectl ${full.join(" ")} failed: ${said}`));
                 }
             },
         );
     });
-};
+}

@@ -77,6 +77,15 @@ describe("the order of an environment's resources", () => {
         assert.strictEqual(kustomization.parent, find("gitops-kyverno:gitops:ClusterSync").resource);
     });
 
+    it("prepares Kyverno's uninstall (ClusterRoles detached, Kyverno stopped with its webhooks) before Helm runs it: the prep depends on the release", () => {
+        const detach = find(dynamicType("KyvernoUninstallPrep"));
+        assert.ok(
+            detach.dependsOn.includes(env.kyverno.release),
+            "the uninstall prep does not depend on Kyverno's release",
+        );
+        assert.strictEqual(detach.args.release, "kyverno");
+    });
+
     it("waits: Helm releases for their workloads, the FluxInstance for Ready, the GitRepository for the fleet commit", () => {
         const releases = seen.filter((s) => s.type === "kubernetes:helm.sh/v3:Release");
         assert.ok(releases.length >= 2, "fewer Helm releases than expected");
