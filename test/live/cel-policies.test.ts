@@ -7,11 +7,14 @@
 // in kyvernoRegistrySecrets. CEL_LIVE_POLICY_API=legacy runs the same steps on
 // the ClusterPolicy form, to compare.
 import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { readyCondition } from "../../local-cluster/kube-client";
+import { findBinary } from "../../local-cluster/util";
 import { podinfoRepository } from "../../harness/e2e-world";
 import { eventually, ks, LiveWorld } from "../../harness/live-world";
 
@@ -78,6 +81,28 @@ class PrivateRegistry {
     dockerConfig(): string {
         const auth = Buffer.from(`${this.user}:${this.password}`).toString("base64");
         return JSON.stringify({ auths: { [this.host]: { username: this.user, password: this.password, auth } } });
+    }
+}
+
+/**
+ * `flux ARGS` against the environment's cluster, as world.flux runs it, but without
+ * blocking this process: the private registry is a server in this process, and
+ * `flux diff`'s server-side dry-run of the Deployment makes Kyverno look its image up
+ * there. world.flux (execFileSync) stops the event loop until flux exits, so the lookup
+ * went unanswered until the webhook's 15 s timeout ("context deadline exceeded").
+ */
+async function flux(world: LiveWorld, args: string[], cwd: string): Promise<{ code: number; output: string }> {
+    const { kubeconfig, context } = world.env.cluster;
+    try {
+        const { stdout } = await promisify(execFile)(
+            findBinary("flux"),
+            [...args, `--kubeconfig=${kubeconfig}`, `--context=${context}`],
+            { cwd, encoding: "utf8" },
+        );
+        return { code: 0, output: stdout };
+    } catch (err) {
+        const e = err as { code?: number | string; stdout?: string; stderr?: string };
+        return { code: typeof e.code === "number" ? e.code : -1, output: `${e.stdout ?? ""}${e.stderr ?? ""}` };
     }
 }
 
@@ -215,7 +240,7 @@ describe(`the fleet policies' ${api} form, live: restricted context, digests fro
                 ["apps", "./apps/staging"],
                 ["infra-configs", configs],
             ]) {
-                const diff = world.flux(["diff", "kustomization", name, "--path", at], clone);
+                const diff = await flux(world, ["diff", "kustomization", name, "--path", at], clone);
                 assert.equal(
                     diff.code,
                     0,
