@@ -44,6 +44,8 @@ interface Replica {
     /** Not before this time (ms) after an exit: the kubelet's crash back-off. */
     restartAt: number;
     stopping: boolean;
+    /** Set once the process exits: its endpoints' withdrawal (what crash() waits for). */
+    withdrawn?: Promise<void>;
 }
 
 export class HostControllerSupervisor {
@@ -99,7 +101,7 @@ export class HostControllerSupervisor {
             const exited = new Promise<void>((resolve) => r.process.once("exit", () => resolve()));
             killGroup(r.process, "SIGKILL");
             await exited;
-            await r.endpoints?.withdraw();
+            await r.withdrawn;
             this.note(`${key}: crashed on request, held down`);
         }
     }
@@ -213,7 +215,9 @@ export class HostControllerSupervisor {
         proc.once("exit", () => {
             replica.restartAt = Date.now() + Math.min(5000, 500 * replica.restarts);
             if (!replica.stopping)
-                void endpoints?.withdraw().catch((err: Error) => this.note(`${key}: withdraw failed: ${err.message}`));
+                replica.withdrawn = endpoints
+                    ?.withdraw()
+                    .catch((err: Error) => this.note(`${key}: withdraw failed: ${err.message}`));
         });
         this.replicas.set(key, replica);
         this.note(

@@ -41,6 +41,8 @@ interface ServicePort {
 export class PodEndpoints {
     private slices: string[] = [];
     private ready = false;
+    /** The host's endpoint address, read once. */
+    private readonly address = hostPodAddress();
 
     constructor(
         private readonly kube: KubeClient,
@@ -116,7 +118,7 @@ export class PodEndpoints {
 
     private endpoint(ready: boolean) {
         return {
-            addresses: [hostPodAddress()],
+            addresses: [this.address],
             conditions: { ready, serving: ready, terminating: false },
             nodeName: this.pod.spec?.nodeName,
             targetRef: {
