@@ -121,6 +121,17 @@ reap_run() {
   done
   [ ${#found[@]} -gt 0 ] || return 0
   kill -KILL ${found[@]+"${found[@]}"} 2>/dev/null || true
+  # SIGKILL takes effect when the process is next scheduled: the next command must not
+  # meet a plugin still holding its files, so wait (at most 10 s) until each is gone or a zombie.
+  local waited=0 left
+  while [ "$waited" -lt 100 ]; do
+    left=0
+    for pid in "${found[@]}"; do
+      [ -r "/proc/$pid/stat" ] && [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" != Z ] && left=$((left + 1))
+    done
+    [ "$left" -eq 0 ] && break
+    sleep 0.1; waited=$((waited + 1))
+  done
   echo "[stack] killed ${#found[@]} process(es) the pulumi CLI left running: ${found[*]}" >&2
 }
 trap reap_run EXIT

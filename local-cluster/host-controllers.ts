@@ -27,6 +27,8 @@ interface HostContext {
     servedPort?: number;
     /** The port the Flux Operator's web UI listens on. */
     webUiPort: number;
+    /** The process runs in its pod's sandbox (pod-sandbox.ts): ServiceAccount volume and hostname. */
+    sandboxed: boolean;
 }
 
 export interface HostController {
@@ -45,9 +47,9 @@ const loopback = async (ctx: HostContext) => `127.0.0.1:${await ctx.port()}`;
 const fluxRuntimeFlags = async (ctx: HostContext) => ({
     "--metrics-addr": await loopback(ctx),
     "--health-addr": await loopback(ctx),
-    // controller-runtime finds its lease's namespace only in the pod's ServiceAccount mount
-    // (/var/run/secrets/...), which a host process has not; Flux runs one replica of each.
-    "--enable-leader-election": "false",
+    // Leader election stays as the Deployment sets it, except outside a pod sandbox: controller-runtime
+    // finds its Lease's namespace only in the ServiceAccount volume (pod-sandbox.ts).
+    ...(ctx.sandboxed ? {} : { "--enable-leader-election": "false" }),
     // notification-controller is simulated: nothing receives events.
     "--events-addr": undefined,
 });

@@ -20,6 +20,7 @@ import {
 import type { KubeClient, KubeObject } from "./kube-client";
 import { hostPodAddress, PodEndpoints } from "./pod-endpoints";
 import { podIdentity, PodIdentity } from "./pod-identity";
+import { podSandboxUnavailable, sandboxed } from "./pod-sandbox";
 import { hasExited, killGroup, launch, logPath, stopProcess } from "./processes";
 import { findBinary, freePort } from "./util";
 
@@ -65,6 +66,11 @@ export class HostControllerSupervisor {
 
     start(): void {
         for (const c of this.controllers) findBinary(c.binary); // fail now, naming a missing tool
+        const noSandbox = podSandboxUnavailable();
+        if (noSandbox)
+            this.note(
+                `pods run without their sandbox (no ServiceAccount volume, Flux's leader election off): ${noSandbox}`,
+            );
         if (this.controllers.some((c) => c.serves)) hostPodAddress(); // and a host without an endpoint address
         const tick = () => {
             if (this.stopped) return;
@@ -191,11 +197,18 @@ export class HostControllerSupervisor {
             port: freePort,
             servedPort,
             webUiPort: this.opts.webUiPort,
+            sandboxed: !podSandboxUnavailable(),
         });
         const args = hostArgs(expandVars(container.args ?? [], env), overrides);
         fs.writeFileSync(path.join(dir, "command.json"), JSON.stringify({ binary: c.binary, args, env }, null, 2));
         const endpoints = servedPort === undefined ? undefined : await this.endpointsFor(c, pod, container, servedPort);
-        const proc = launch(findBinary(c.binary), args, {
+        const command = podSandboxUnavailable()
+            ? { bin: findBinary(c.binary), args }
+            : sandboxed(findBinary(c.binary), args, {
+                  serviceAccountDir: identity.serviceAccountDir,
+                  hostname: pod.metadata.name,
+              });
+        const proc = launch(command.bin, command.args, {
             dir,
             logFile: logPath(this.cluster.dir, logName(pod)),
             env: { ...env, KUBECONFIG: identity.kubeconfig },

@@ -49,7 +49,17 @@ export class KubeClient {
     }
 
     /** One request; throws KubeRequestError on a status >= 300. */
-    request(method: string, apiPath: string, body?: unknown, contentType = "application/json"): Promise<any> {
+    async request(method: string, apiPath: string, body?: unknown, contentType = "application/json"): Promise<any> {
+        return (await this.requestWithWarnings(method, apiPath, body, contentType)).body;
+    }
+
+    /** One request, with the warnings the API server sent (its Warning headers, e.g. PodSecurity's). */
+    requestWithWarnings(
+        method: string,
+        apiPath: string,
+        body?: unknown,
+        contentType = "application/json",
+    ): Promise<{ body: any; warnings: string[] }> {
         return new Promise((resolve, reject) => {
             const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
             const req = https.request(
@@ -67,7 +77,11 @@ export class KubeClient {
                     res.on("end", () => {
                         const status = res.statusCode ?? 0;
                         if (status >= 300) reject(new KubeRequestError(method, apiPath, status, text));
-                        else resolve(text ? JSON.parse(text) : undefined);
+                        else
+                            resolve({
+                                body: text ? JSON.parse(text) : undefined,
+                                warnings: warnings(res.headers.warning),
+                            });
                     });
                 },
             );
@@ -110,6 +124,12 @@ export class KubeClient {
             throw err;
         }
     }
+}
+
+/** The texts of Warning headers (`299 - "text"`, several joined by ", "), unquoted. */
+function warnings(header: string | string[] | undefined): string[] {
+    const all = Array.isArray(header) ? header.join(", ") : (header ?? "");
+    return [...all.matchAll(/\d{3} \S+ "((?:[^"\\]|\\.)*)"/g)].map((m) => m[1].replace(/\\(.)/g, "$1"));
 }
 
 /** The Ready condition of a Kubernetes or Flux object, if it has one. */

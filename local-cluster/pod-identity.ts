@@ -3,6 +3,8 @@
 // charts' Roles and ClusterRoles decide what a host controller may do, as they
 // would in a cluster. The kubeconfig names the token by file: client-go re-reads
 // it, so refresh() renews the token under a running process, as the kubelet does.
+// The token, the cluster's CA and the namespace are laid out as the kubelet's
+// ServiceAccount volume, for the pod's sandbox to mount (pod-sandbox.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { KubeCluster } from "./control-plane";
@@ -16,6 +18,8 @@ export interface PodIdentity {
     /** "system:serviceaccount:NAMESPACE:NAME". */
     user: string;
     kubeconfig: string;
+    /** The ServiceAccount volume: token, ca.crt, namespace. */
+    serviceAccountDir: string;
     /** Renews the token once it is 80 % through its life. */
     refresh(): Promise<void>;
 }
@@ -28,7 +32,11 @@ export async function podIdentity(
     target: { namespace: string; serviceAccount: string; pod?: { name: string; uid: string } },
 ): Promise<PodIdentity> {
     const { namespace, serviceAccount } = target;
-    const tokenFile = path.join(dir, "token");
+    const serviceAccountDir = path.join(dir, "serviceaccount");
+    fs.mkdirSync(serviceAccountDir, { recursive: true });
+    fs.copyFileSync(cluster.certs.caCert, path.join(serviceAccountDir, "ca.crt"));
+    fs.writeFileSync(path.join(serviceAccountDir, "namespace"), namespace);
+    const tokenFile = path.join(serviceAccountDir, "token");
     const kubeconfig = path.join(dir, "kubeconfig");
     let mintedAt = 0;
     const mint = async () => {
@@ -40,6 +48,7 @@ export async function podIdentity(
     return {
         user: `system:serviceaccount:${namespace}:${serviceAccount}`,
         kubeconfig,
+        serviceAccountDir,
         refresh: async () => {
             if (Date.now() - mintedAt > RENEW_AFTER_MS) await mint();
         },

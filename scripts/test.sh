@@ -33,6 +33,44 @@ stage() {
     exit "$rc"
   fi
 }
+# together TITLE SCRIPT [TITLE SCRIPT ...]: npm scripts run side by side (each starts
+# its own servers on free ports and spends much of its time waiting on controllers);
+# each one's output is printed whole as it ends, and its time marked "||" in the table.
+together() {
+  local dir t0=$SECONDS; dir=$(mktemp -d)
+  local titles=() n=0 i
+  while [ $# -ge 2 ]; do
+    titles+=("$1")
+    ( s0=$SECONDS; rc=0; npm run --silent "$2" > "$dir/$n.log" 2>&1 || rc=$?
+      printf '%s %s\n' "$rc" "$(( SECONDS - s0 ))" > "$dir/$n.tmp" && mv "$dir/$n.tmp" "$dir/$n.done" ) &
+    n=$((n + 1)); shift 2
+  done
+  local joined; joined=$(printf '%s; ' "${titles[@]}")
+  printf '\n== side by side: %s\n' "${joined%; }"
+  local printed=0 failed_rc=0 failed_title="" rc secs
+  local shown=()
+  while [ "$printed" -lt "$n" ]; do
+    for i in $(seq 0 $((n - 1))); do
+      if [ ! -f "$dir/$i.done" ] || [ -n "${shown[$i]:-}" ]; then continue; fi
+      shown[i]=1; printed=$((printed + 1))
+      read -r rc secs < "$dir/$i.done"
+      printf '\n== %s (%ss)\n' "${titles[$i]}" "$secs"
+      tee -a "$log" < "$dir/$i.log"
+      printf '%6ss  || %s\n' "$secs" "${titles[$i]}" >> "$times"
+      if [ "$rc" -ne 0 ] && [ "$failed_rc" -eq 0 ]; then failed_rc=$rc; failed_title=${titles[$i]}; fi
+    done
+    [ "$printed" -lt "$n" ] && sleep 1
+  done
+  wait
+  rm -rf "$dir"
+  printf '%6ss  side by side (wall)\n' "$(( SECONDS - t0 ))" >> "$times"
+  if [ "$failed_rc" -ne 0 ]; then
+    local failed; failed=$(failed_count); [ "$failed" -gt 0 ] || failed=1
+    printf '\n== failed: %s (exit %s)\n' "$failed_title" "$failed_rc"
+    summary "$failed"
+    exit "$failed_rc"
+  fi
+}
 
 # Unit tests already start sshd and git: the system packages come first.
 stage "system packages (sshd, git, chromium, shellcheck)" bash scripts/install-system-deps.sh

@@ -7,7 +7,8 @@
 // the schema step, which dry-runs the unmutated workloads without the policy.
 import { TENANT } from "./admission";
 import { Built } from "./builds";
-import { run, tail, tool } from "./exec";
+import type { ApiServer } from "./api-server";
+import { tail } from "./exec";
 import { Report } from "./report";
 import { describe, KubeObject, Tree } from "./trees";
 
@@ -18,9 +19,7 @@ const GROUP = "admissionregistration.k8s.io/v1";
 const LOAD_SECONDS = 30;
 const denial = /ValidatingAdmissionPolicy '([^']+)' with binding '([^']+)' denied request: (.*)/;
 
-export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[], report: Report): void {
-    const kubectl = (args: string[], input?: string) =>
-        run(tool("kubectl"), args, { input, env: { KUBECONFIG: kubeconfig } });
+export async function checkBackstop(api: ApiServer, trees: Tree[], built: Built[], report: Report): Promise<void> {
     for (const tree of trees) {
         const check = `admission backstop (${tree.label})`;
         const own = built.filter((b) => b.root === tree.root);
@@ -57,61 +56,50 @@ export function checkBackstop(kubeconfig: string, trees: Tree[], built: Built[],
             continue;
         }
         try {
-            const created = kubectl(
-                ["apply", "--server-side", "--field-manager=validate", "-o", "name", "-f", "-"],
-                list(guards),
-            );
-            if (created.code !== 0) {
+            const created = await Promise.all(guards.map((g) => api.apply(g, { persist: true })));
+            const refused = created.find((c) => "error" in c);
+            if (refused && "error" in refused) {
                 report.fail({
                     check,
                     file: tree.root,
-                    message: `creating the admission policies: ${tail(created.stderr)}`,
+                    message: `creating the admission policies: ${tail(refused.error)}`,
                 });
                 continue;
             }
             // One deadline for the API server to load the policy, however many Deployments are checked.
             const loaded = Date.now() + LOAD_SECONDS * 1000;
             for (const { o, source } of unmutated)
-                refusedUnmutated(kubectl, o, source, loaded, check, tree.root, report);
-            for (const { o, source } of admitted) admittedMutated(kubectl, o, source, check, tree.root, report);
+                await refusedUnmutated(api, o, source, loaded, check, tree.root, report);
+            for (const { o, source } of admitted) await admittedMutated(api, o, source, check, tree.root, report);
         } finally {
-            kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], list(guards));
+            await Promise.all(guards.map((g) => api.delete(g)));
         }
     }
 }
 
-type Kubectl = (args: string[], input?: string) => { code: number; stdout: string; stderr: string };
-
-function dryRun(kubectl: Kubectl, o: KubeObject) {
-    return kubectl(
-        ["apply", "--server-side", "--field-manager=validate", "--dry-run=server", "-o", "name", "-f", "-"],
-        JSON.stringify(o),
-    );
-}
-
 /** Git's Deployment must be refused once the policy is loaded; waiting for the load is what the deadline is for. */
-function refusedUnmutated(
-    kubectl: Kubectl,
+async function refusedUnmutated(
+    api: ApiServer,
     o: KubeObject,
     source: string,
     deadline: number,
     check: string,
     file: string,
     report: Report,
-): void {
+): Promise<void> {
     for (;;) {
-        const r = dryRun(kubectl, o);
-        const m = denial.exec(r.stderr);
-        if (r.code !== 0 && m) {
+        const r = await api.apply(o);
+        const m = "error" in r ? denial.exec(r.error) : null;
+        if (m) {
             report.pass(check, `${describe(o)} from ${source} (not mutated): refused by ${POLICY} ${m[1]}: ${m[3]}`);
             return;
         }
-        if (r.code !== 0) {
+        if ("error" in r) {
             report.fail({
                 check,
                 file,
                 object: `${describe(o)} from ${source}`,
-                message: `refused, but not by an admission policy:\n${tail(r.stderr)}`,
+                message: `refused, but not by an admission policy:\n${tail(r.error)}`,
             });
             return;
         }
@@ -124,26 +112,26 @@ function refusedUnmutated(
             });
             return;
         }
-        spawnSleep(1);
+        await new Promise((resolve) => setTimeout(resolve, 200));
     }
 }
 
-function admittedMutated(
-    kubectl: Kubectl,
+async function admittedMutated(
+    api: ApiServer,
     o: KubeObject,
     source: string,
     check: string,
     file: string,
     report: Report,
-): void {
-    const r = dryRun(kubectl, o);
-    if (r.code === 0) report.pass(check, `${describe(o)} from ${source}: admitted`);
+): Promise<void> {
+    const r = await api.apply(o);
+    if (!("error" in r)) report.pass(check, `${describe(o)} from ${source}: admitted`);
     else
         report.fail({
             check,
             file,
             object: `${describe(o)} from ${source}`,
-            message: `refused though Kyverno mutated it:\n${tail(r.stderr)}`,
+            message: `refused though Kyverno mutated it:\n${tail(r.error)}`,
         });
 }
 
@@ -153,14 +141,6 @@ function isDeployment(o: KubeObject): boolean {
 
 function dedupe(objects: KubeObject[]): KubeObject[] {
     return [...new Map(objects.map((o) => [`${o.apiVersion} ${describe(o)}`, o])).values()];
-}
-
-function list(objects: KubeObject[]): string {
-    return JSON.stringify({ apiVersion: "v1", kind: "List", items: objects });
-}
-
-function spawnSleep(seconds: number): void {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
 }
 
 function isKyvernoPolicy(o: KubeObject): boolean {

@@ -20,6 +20,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startKubeCluster, KubeCluster } from "../../local-cluster/control-plane";
 import { admit } from "./admission";
+import { ApiServer } from "./api-server";
 import { checkBackstop } from "./backstop";
 import { Built, clusterObjects, fluxBuilds, kustomizeBuilds } from "./builds";
 import { crdFiles } from "./crds";
@@ -79,10 +80,11 @@ async function main(): Promise<number> {
         built.push(...(await programObjects(program, envs, report)));
 
         cluster = await clusterP;
-        const schema = new SchemaChecker(cluster.kubeconfig);
+        const api = new ApiServer(cluster);
+        const schema = new SchemaChecker(cluster, api);
         schema.installCrds(crdFiles());
-        schema.check(built, report);
-        checkBackstop(cluster.kubeconfig, trees, built, report);
+        await schema.check(built, report);
+        await checkBackstop(api, trees, built, report);
     } finally {
         await (cluster ?? (await clusterP.catch(() => undefined)))?.stop();
         fs.rmSync(work, { recursive: true, force: true });

@@ -1,9 +1,12 @@
 // Kyverno's own engine on the policies: every policy folder must carry a
 // kyverno/policies-style test (.kyverno-test/kyverno-test.yaml), and
-// `kyverno test` must pass on it.
+// `kyverno test` must pass on it. A folder whose files are byte for byte those
+// of a folder already tested (the static tree's, rendered into each stack's
+// tree) gets that run's result: the same input to the same engine.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { run, tail, tool } from "./exec";
+import { run, RunResult, tail, tool } from "./exec";
 import { Report } from "./report";
 import { Tree, describe, policyDirs, readObjects, yamlFiles } from "./trees";
 
@@ -21,7 +24,7 @@ export function kyvernoTests(tree: Tree, report: Report): void {
             report.fail({ check, file: testFile, message: `the policy in ${dir} has no test beside it` });
             continue;
         }
-        const r = run(tool("kyverno"), ["test", dir, "--remove-color"], { cwd: tree.root });
+        const r = testRun(tree.root, dir);
         const out = `${r.stdout}\n${r.stderr}`;
         // kyverno test exits 0 when it finds no test at all; the summary line proves it ran ours.
         const summary = /Test Summary: (\d+) tests? passed and (\d+) tests? failed/.exec(out);
@@ -39,6 +42,25 @@ export function kyvernoTests(tree: Tree, report: Report): void {
         }
         report.pass(check, `${dir} (${summary[1]} results passed)`);
     }
+}
+
+const runs = new Map<string, RunResult>();
+
+/** `kyverno test DIR`, once per distinct content of DIR. */
+function testRun(root: string, dir: string): RunResult {
+    const hash = createHash("sha256").update(`${dir}\0`);
+    const abs = path.join(root, dir);
+    const files = fs.readdirSync(abs, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    for (const f of files.map((e) => path.join(e.parentPath, e.name)).sort())
+        hash.update(`${path.relative(abs, f)}\0`)
+            .update(fs.readFileSync(f))
+            .update("\0");
+    const key = hash.digest("hex");
+    const cached = runs.get(key);
+    if (cached) return cached;
+    const r = run(tool("kyverno"), ["test", dir, "--remove-color"], { cwd: root });
+    runs.set(key, r);
+    return r;
 }
 
 /** "ClusterPolicy a, ..." for the policy files of dir: the culprit when its test fails. */

@@ -3,6 +3,9 @@
 // kube-apiserver that serves the Flux and Kyverno CRDs, so an unknown or
 // misspelled field fails as it would in the cluster.
 import * as path from "node:path";
+import type { KubeCluster } from "../../local-cluster/control-plane";
+import { KubeRequestError } from "../../local-cluster/kube-client";
+import { ApiServer } from "./api-server";
 import { run, tail, tool } from "./exec";
 import { TENANT, TENANT_LABEL } from "./admission";
 import { Built } from "./builds";
@@ -10,27 +13,37 @@ import { Report } from "./report";
 import { definedIn, describe, KubeObject } from "./trees";
 
 export class SchemaChecker {
-    private readonly namespaces = new Set<string>();
+    private readonly namespaces = new Set<string>(["default"]);
 
-    constructor(private readonly kubeconfig: string) {}
+    constructor(
+        private readonly cluster: KubeCluster,
+        private readonly api: ApiServer,
+    ) {}
 
     private kubectl(args: string[], input?: string) {
-        return run(tool("kubectl"), args, { input, env: { KUBECONFIG: this.kubeconfig } });
+        return run(tool("kubectl"), args, { input, env: { KUBECONFIG: this.cluster.kubeconfig } });
     }
 
     /** Installs the CRDs for real and waits until the API server serves them. */
     installCrds(files: string[]): void {
-        for (const f of files) {
-            // Server-side: Kyverno's CRDs exceed the client-side apply annotation limit.
-            const r = this.kubectl(["apply", "--server-side", "--field-manager=validate", "-f", f]);
-            if (r.code !== 0) throw new Error(`installing CRD ${path.basename(f)}: ${tail(r.stderr)}`);
-        }
+        // Server-side: Kyverno's CRDs exceed the client-side apply annotation limit. One kubectl for all.
+        const applied = this.kubectl([
+            "apply",
+            "--server-side",
+            "--field-manager=validate",
+            ...files.flatMap((f) => ["-f", f]),
+        ]);
+        if (applied.code !== 0)
+            throw new Error(
+                `installing the CRDs (${files.map((f) => path.basename(f)).join(", ")}): ${tail(applied.stderr)}`,
+            );
         const r = this.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
         if (r.code !== 0) throw new Error(`CRDs not established: ${tail(r.stderr)}`);
     }
 
     /** Validates every object; Namespaces are created for real so namespaced objects can be dry-run in them. */
-    check(built: Built[], report: Report): void {
+    async check(built: Built[], report: Report): Promise<void> {
+        await this.api.discover();
         const all = built.flatMap((b) =>
             b.objects.map((o) => ({ source: b.source, root: b.root, admitted: b.admitted === true, o })),
         );
@@ -38,21 +51,10 @@ export class SchemaChecker {
         for (const { source, root, admitted, o } of byNamespaceFirst) {
             const check = "schema (strict, server-side)";
             const ns = o.metadata?.namespace;
-            if (ns && !isNamespace(o)) this.ensureNamespace(ns);
-            const args = [
-                "apply",
-                "--server-side",
-                "--field-manager=validate",
-                "--validate=strict",
-                "-o",
-                "name",
-                "-f",
-                "-",
-            ];
-            if (!isNamespace(o)) args.push("--dry-run=server");
-            const r = this.kubectl(args, JSON.stringify(o));
-            const psa = /would violate PodSecurity.*/.exec(r.stderr);
-            if (r.code === 0 && admitted && psa) {
+            if (ns && !isNamespace(o)) await this.ensureNamespace(ns);
+            const r = await this.api.apply(o, { persist: isNamespace(o), strict: true });
+            const psa = "warnings" in r ? r.warnings.find((w) => w.startsWith("would violate PodSecurity")) : undefined;
+            if (admitted && psa) {
                 const why = `the ${TENANT} tenant's workloads must meet PodSecurity "restricted" once Kyverno has mutated them`;
                 const files = definedIn(root, o);
                 const origin = files.length ? `defined in ${files.join(", ")}\n` : "";
@@ -60,39 +62,37 @@ export class SchemaChecker {
                     check: "PodSecurity restricted (admitted)",
                     file: source,
                     object: describe(o),
-                    message: `${origin}${why}\n${psa[0]}`,
+                    message: `${origin}${why}\n${psa}`,
                 });
                 continue;
             }
-            if (r.code !== 0) {
+            if ("error" in r) {
                 const files = definedIn(root, o);
                 const origin = files.length ? `defined in ${files.join(", ")}\n` : "";
-                report.fail({ check, file: source, object: describe(o), message: origin + tail(r.stderr || r.stdout) });
+                report.fail({ check, file: source, object: describe(o), message: origin + tail(r.error) });
                 continue;
             }
             if (isNamespace(o) && o.metadata?.name) this.namespaces.add(o.metadata.name);
-            if (isNamespace(o) && o.metadata?.name && tenantOf(o) === TENANT) this.restrict(o.metadata.name);
+            if (isNamespace(o) && o.metadata?.name && tenantOf(o) === TENANT) await this.restrict(o.metadata.name);
             report.pass(check, `${describe(o)} from ${source}`);
         }
     }
 
     /** PodSecurity admission then warns on every workload in ns that is not "restricted". */
-    private restrict(ns: string): void {
-        const r = this.kubectl([
-            "label",
-            "--overwrite",
-            "namespace",
-            ns,
-            "pod-security.kubernetes.io/warn=restricted",
-            "pod-security.kubernetes.io/warn-version=latest",
-        ]);
-        if (r.code !== 0) throw new Error(`labelling namespace ${ns}: ${r.stderr}`);
+    private async restrict(ns: string): Promise<void> {
+        const labels = {
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/warn-version": "latest",
+        };
+        await this.api.kube.patch(`/api/v1/namespaces/${ns}`, { metadata: { labels } });
     }
 
-    private ensureNamespace(ns: string): void {
+    private async ensureNamespace(ns: string): Promise<void> {
         if (this.namespaces.has(ns)) return;
-        const r = this.kubectl(["create", "namespace", ns]);
-        if (r.code !== 0 && !/AlreadyExists/.test(r.stderr)) throw new Error(`creating namespace ${ns}: ${r.stderr}`);
+        const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } };
+        await this.api.kube.create("/api/v1/namespaces", namespace).catch((err: unknown) => {
+            if (!(err instanceof KubeRequestError && err.status === 409)) throw err;
+        });
         this.namespaces.add(ns);
     }
 }

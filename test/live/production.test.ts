@@ -5,9 +5,11 @@
 // wrote, admission that survives a lost replica, and a leader that is
 // replaced within its lease when it dies.
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { eventually, LiveWorld } from "../../harness/live-world";
 import type { KubeObject } from "../../local-cluster/kube-client";
-import { destroyStep, liveWorldHooks, loopSteps, minutes } from "./loop-steps";
+import { CONVERGE_SECONDS, destroyStep, liveWorldHooks, loopSteps, minutes } from "./loop-steps";
 
 const KYVERNO_DEPLOYMENT = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 const KYVERNO_ID = "kyverno/kyverno-admission-controller";
@@ -183,7 +185,45 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         await world.kube.delete(`/api/v1/namespaces/${SCRATCH_NS}`);
     });
 
-    destroyStep(production, 9);
+    it("9. Flux's controllers elect their leaders as their Deployments say: each holds a Lease in flux-system under its pod's name", async () => {
+        const flux = world.env.live.supervisor
+            .status()
+            .filter((s) => s.deployment.startsWith("flux-system/") && s.pid !== undefined);
+        assert.deepEqual(flux.map((s) => s.deployment).sort(), [
+            "flux-system/flux-operator",
+            "flux-system/kustomize-controller",
+            "flux-system/source-controller",
+        ]);
+        const held = await eventually(
+            "a Lease in flux-system held by each Flux pod",
+            CONVERGE_SECONDS,
+            async () => {
+                const leases = await world.kube.list("/apis/coordination.k8s.io/v1/namespaces/flux-system/leases");
+                // controller-runtime's identity is the pod's hostname, then "_" and a UUID.
+                const holders = leases.map((l) => String(l.spec?.holderIdentity ?? "").split("_")[0]);
+                return flux.every((s) => holders.includes(s.pod)) ? leases : undefined;
+            },
+            async () =>
+                JSON.stringify(
+                    (await world.kube.list("/apis/coordination.k8s.io/v1/namespaces/flux-system/leases")).map((l) => [
+                        l.metadata.name,
+                        l.spec?.holderIdentity,
+                    ]),
+                ),
+        );
+        for (const s of flux) {
+            const command = JSON.parse(
+                fs.readFileSync(path.join(path.dirname(s.log), "host", s.pod, "command.json"), "utf8"),
+            );
+            assert.ok(
+                (command.args as string[]).includes("--enable-leader-election"),
+                `${s.deployment} runs without leader election: ${command.args.join(" ")}`,
+            );
+        }
+        timed(`Flux Leases ${held.value.map((l) => l.metadata.name).join(", ")}`, held.seconds);
+    });
+
+    destroyStep(production, 10);
 });
 
 interface EndpointSliceEndpoint {
