@@ -126,7 +126,7 @@ reap_run() {
   local waited=0 left
   while [ "$waited" -lt 100 ]; do
     left=0
-    for pid in "${found[@]}"; do
+    for pid in ${found[@]+"${found[@]}"}; do
       [ -r "/proc/$pid/stat" ] && [ "$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -c1)" != Z ] && left=$((left + 1))
     done
     [ "$left" -eq 0 ] && break
