@@ -1,6 +1,6 @@
 // What the live-loop test adds to the end-to-end world: the Flux CLI against
-// one environment's cluster (staging unless told), a clone of the fleet repository, reconcile requests,
-// and a poll helper that states its bound.
+// one environment's cluster (staging unless told; view() gives another's), a clone of
+// the fleet repository, reconcile requests, and a poll helper that states its bound.
 import { execFileSync, spawnSync, SpawnSyncReturns } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -23,9 +23,21 @@ export class LiveWorld extends E2eWorld {
         super();
     }
 
-    async startLive(): Promise<void> {
+    /** Starts the world with this world's environment, then `others` (each a cluster of its own, one repository). */
+    async startLive(others: string[] = []): Promise<void> {
         await this.start();
         this.env = await this.addEnvironment(this.stack);
+        for (const stack of others) await this.addEnvironment(stack);
+    }
+
+    /** This world seen from another of its environments: the same Git server, repository and workspace. */
+    view(stack: string): LiveWorld {
+        const env = () => {
+            const e = this.envs.get(stack);
+            if (!e) throw new Error(`the world has no ${stack} environment (startLive([${JSON.stringify(stack)}]))`);
+            return e;
+        };
+        return Object.create(this, { stack: { value: stack }, env: { get: env } }) as LiveWorld;
     }
 
     get kube(): KubeClient {

@@ -88,8 +88,8 @@ stage "fleet tree (kustomize, flux, kyverno, strict server-side schemas)" npm ru
 stage "fleet tree breaks are caught" npm run --silent test:validate
 stage "day-2 commands and workflows against a local API server" npm run --silent test:ops
 stage "end to end: the real Pulumi engine" npm run --silent test:e2e
-stage "the live GitOps loop: real Flux, Kyverno and charts" npm run --silent test:live
-stage "faults: two environments at once, killed runs, an unknown deploy key, Kyverno down" npm run --silent test:faults
+stage "the live GitOps loop: staging and production on one repository, real Flux, Kyverno and charts" npm run --silent test:live
+stage "faults: killed runs, an unknown deploy key, Kyverno down" npm run --silent test:faults
 stage "npm run demo, its printed commands, and Flux's web UI in Chromium" npm run --silent test:demo
 
 # A stage can exit 0 with failing tests inside (a runner that does not fail on them):

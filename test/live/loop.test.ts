@@ -1,33 +1,55 @@
-// The live GitOps loop: the real engine runs the real program (stack staging,
-// gitProvider ssh) against the live local cluster, where the real Flux
-// Operator, source-controller, kustomize-controller and Kyverno admission
-// controller run. Flux clones the fleet repository with the deploy key,
-// Kyverno mutates what Flux applies, drift detection accepts the mutations,
-// a tag change flows through, a broken change is reported, and destroy leaves
-// nothing. The steps share one cluster and run in order; each bound is stated
-// and each measured time printed.
+// The live GitOps loop, for staging and production at once on one fleet
+// repository: the real engine runs the real program (gitProvider ssh) against
+// a live local cluster per environment, where the real Flux Operator,
+// source-controller, kustomize-controller and Kyverno admission controller run.
+// Flux clones the fleet repository with each deploy key, Kyverno mutates what
+// Flux applies, drift detection accepts the mutations, a tag change flows
+// through; then staging's own checks (a broken change reported, Flux's RBAC
+// enforced), production's (Kyverno HA through its Service, Flux's leader
+// election), what one repository shared by both must get right (a shared change
+// reaches production only through its own up, a Git server outage, Flux deleted
+// by hand), and destroy of both at once leaves nothing. Each bound is stated and each
+// measured time printed.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { eventually, GITREPO, ks, LiveWorld } from "../../harness/live-world";
-import { CONVERGE_SECONDS, destroyStep, liveWorldHooks, loopSteps, minutes, up as upStack } from "./loop-steps";
+import {
+    CONVERGE_SECONDS,
+    destroyStep,
+    LoopEnvironment,
+    liveWorldHooks,
+    loopSteps,
+    minutes,
+    up as upStack,
+} from "./loop-steps";
+import { productionSteps } from "./production-steps";
+import { sharedRepositorySteps } from "./shared-repo-steps";
 
 const timings: string[] = [];
-const timed = (label: string, seconds: number) => timings.push(`${label}: ${seconds.toFixed(1)}s`);
+const timedIn = (stack: string) => (label: string, seconds: number) =>
+    void timings.push(`${stack}: ${label}: ${seconds.toFixed(1)}s`);
 
-describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what pulumi up commits", function () {
+describe("the live GitOps loop: staging and production on one repository, real Flux and Kyverno reconcile and mutate what pulumi up commits", function () {
     this.timeout(minutes(15));
-    const world = new LiveWorld();
+    const world = new LiveWorld("staging");
     const up = () => upStack(world);
     const status = () => world.status();
     const describeLoop = () => world.describeLoop();
-    const staging = { world, tag: "6.9.2", replicas: 1, timed };
+    const timed = timedIn("staging");
+    const staging: LoopEnvironment = { world, tag: "6.9.2", replicas: 1, timed };
+    const production: LoopEnvironment = {
+        world: world.view("production"),
+        tag: "6.7.1",
+        replicas: 2,
+        timed: timedIn("production"),
+    };
 
-    liveWorldHooks(world, timings);
+    liveWorldHooks(world, timings, ["production"]);
 
-    loopSteps(staging);
+    loopSteps([staging, production]);
 
-    it("6. a broken change reaching the cluster makes status exit 1, naming it", async function () {
+    it("7. staging: a broken change reaching the cluster makes status exit 1, naming it", async function () {
         this.timeout(minutes(8));
         const overlay = path.join(world.pulumi.projectDir, "fleet", "apps", "staging", "kustomization.yaml");
         const good = fs.readFileSync(overlay, "utf8");
@@ -63,7 +85,7 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         );
     });
 
-    it("7. Flux's controllers run as their pods' ServiceAccounts: a rule the ClusterRole lacks breaks the loop, naming it", async function () {
+    it("8. staging: Flux's controllers run as their pods' ServiceAccounts: a rule the ClusterRole lacks breaks the loop, naming it", async function () {
         this.timeout(minutes(3));
         // source-controller may touch its own kinds only through Flux's crd-controller ClusterRole.
         const roles = await world.kube.list("/apis/rbac.authorization.k8s.io/v1/clusterroles");
@@ -114,5 +136,9 @@ describe("the live GitOps loop: real Flux and Kyverno reconcile and mutate what 
         timed("rule restored -> GitRepository reconciled", handled.seconds);
     });
 
-    destroyStep(staging, 8);
+    productionSteps(production, 9);
+
+    sharedRepositorySteps(staging, production, 13);
+
+    destroyStep([staging, production], 16);
 });

@@ -1,27 +1,24 @@
-// Production on the live local cluster: the loop every environment passes
-// (loop-steps.ts) at production's tag and replicas, plus what only production
-// has: three Kyverno admission replicas, each a process of its own pod, its
-// webhooks reached through the chart's Service with the caBundle Kyverno
-// wrote, admission that survives a lost replica, and a leader that is
-// replaced within its lease when it dies.
+// What only production has, on the live local cluster (steps of loop.test.ts,
+// after the loop both environments pass): three Kyverno admission replicas,
+// each a process of its own pod, its webhooks reached through the chart's
+// Service with the caBundle Kyverno wrote, admission that survives a lost
+// replica, a leader replaced within its lease when it dies, and Flux's
+// controllers electing their leaders as their Deployments say.
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { eventually, LiveWorld } from "../../harness/live-world";
+import { eventually } from "../../harness/live-world";
 import type { KubeObject } from "../../local-cluster/kube-client";
-import { CONVERGE_SECONDS, destroyStep, liveWorldHooks, loopSteps, minutes } from "./loop-steps";
+import { CONVERGE_SECONDS, LoopEnvironment, minutes } from "./loop-steps";
 
 const KYVERNO_DEPLOYMENT = "/apis/apps/v1/namespaces/kyverno/deployments/kyverno-admission-controller";
 const KYVERNO_ID = "kyverno/kyverno-admission-controller";
 const SLICES = `/apis/discovery.k8s.io/v1/namespaces/kyverno/endpointslices?labelSelector=${encodeURIComponent("kubernetes.io/service-name=kyverno-svc")}`;
 const SCRATCH_NS = "ha-probe";
-const timings: string[] = [];
-const timed = (label: string, seconds: number) => timings.push(`${label}: ${seconds.toFixed(1)}s`);
 
-describe("production on the live cluster: the loop at production's settings, Kyverno HA through its Service", function () {
-    this.timeout(minutes(15));
-    const world = new LiveWorld("production");
-    const production = { world, tag: "6.7.1", replicas: 2, timed };
+/** Production's own steps, numbered from `first`. */
+export function productionSteps(production: LoopEnvironment, first: number): void {
+    const { world, timed } = production;
     const admissionPods = () => world.env.live.supervisor.status().filter((s) => s.deployment === KYVERNO_ID);
     /** The kyverno-svc endpoints: pod name -> Ready. */
     const endpoints = async () => {
@@ -75,11 +72,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         return failures;
     };
 
-    liveWorldHooks(world, timings);
-
-    loopSteps(production);
-
-    it("6. three Kyverno admission replicas, each its own pod's process, behind kyverno-svc; every webhook goes through the Service with Kyverno's caBundle", async () => {
+    it(`${first}. production: three Kyverno admission replicas, each its own pod's process, behind kyverno-svc; every webhook goes through the Service with Kyverno's caBundle`, async () => {
         assert.equal((await world.kube.get(KYVERNO_DEPLOYMENT))?.spec?.replicas, 3);
         const running = await eventually(
             "three admission processes, one per pod, all Ready behind kyverno-svc",
@@ -129,7 +122,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         assert.deepEqual(await admissions(3), [], "admission through kyverno-svc");
     });
 
-    it("7. a replica lost: its endpoint leaves kyverno-svc and admission goes on through the others, with no failed apply", async function () {
+    it(`${first + 1}. production: a replica lost: its endpoint leaves kyverno-svc and admission goes on through the others, with no failed apply`, async function () {
         this.timeout(minutes(3));
         const lease = await leaderLease();
         const standby = admissionPods().find((p) => p.pod !== lease.spec.holderIdentity);
@@ -144,7 +137,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         }
     });
 
-    it("8. the leader lost: another replica holds the Lease within its duration, and admission goes on meanwhile", async function () {
+    it(`${first + 2}. production: the leader lost: another replica holds the Lease within its duration, and admission goes on meanwhile`, async function () {
         this.timeout(minutes(3));
         const lease = await leaderLease();
         const leader = String(lease.spec.holderIdentity);
@@ -185,7 +178,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         await world.kube.delete(`/api/v1/namespaces/${SCRATCH_NS}`);
     });
 
-    it("9. Flux's controllers elect their leaders as their Deployments say: each holds a Lease in flux-system under its pod's name", async () => {
+    it(`${first + 3}. production: Flux's controllers elect their leaders as their Deployments say: each holds a Lease in flux-system under its pod's name`, async () => {
         const flux = world.env.live.supervisor
             .status()
             .filter((s) => s.deployment.startsWith("flux-system/") && s.pid !== undefined);
@@ -219,9 +212,7 @@ describe("production on the live cluster: the loop at production's settings, Kyv
         }
         timed(`Flux Leases ${held.value.map((l) => l.metadata.name).join(", ")}`, held.seconds);
     });
-
-    destroyStep(production, 10);
-});
+}
 
 interface EndpointSliceEndpoint {
     targetRef?: { name?: string };
