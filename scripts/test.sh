@@ -85,12 +85,16 @@ stage "Pulumi plugins" bash scripts/pulumi-plugins.sh
 
 stage "workflows (actionlint)" npm run --silent lint:workflows
 stage "fleet tree (kustomize, flux, kyverno, strict server-side schemas)" npm run --silent validate
-stage "fleet tree breaks are caught" npm run --silent test:validate
+# Side by side where neither stage holds a time bound the other could push past:
+# test:validate and test:e2e assert no timing; test:faults and test:demo bound
+# their waits at 60 s, three times what they take alone. test:live's 30 s bounds
+# run alone.
+together "fleet tree breaks are caught" test:validate \
+  "end to end: the real Pulumi engine" test:e2e
 stage "day-2 commands and workflows against a local API server" npm run --silent test:ops
-stage "end to end: the real Pulumi engine" npm run --silent test:e2e
 stage "the live GitOps loop: staging and production on one repository, real Flux, Kyverno and charts" npm run --silent test:live
-stage "faults: killed runs, an unknown deploy key, Kyverno down" npm run --silent test:faults
-stage "npm run demo, its printed commands, and Flux's web UI in Chromium" npm run --silent test:demo
+together "faults: killed runs, an unknown deploy key, Kyverno down" test:faults \
+  "npm run demo, its printed commands, and Flux's web UI in Chromium" test:demo
 
 # A stage can exit 0 with failing tests inside (a runner that does not fail on them):
 # the closing count is read from the log, and any failure fails npm test.
