@@ -90,7 +90,7 @@ export function liveWorldHooks(world: LiveWorld, timings: string[], others: stri
     });
 }
 
-/** The first steps: preview, up, convergence, Kyverno's mutations, drift, a tag change (numbered 1 to 6). */
+/** The first steps: preview, up, convergence, Kyverno's mutations, drift (numbered 1 to 5). */
 export function loopSteps(envs: LoopEnvironment[]): void {
     const step = stepOf(envs);
     const stacks = envs.map((e) => e.world.stack).join(" and ");
@@ -227,9 +227,13 @@ export function loopSteps(envs: LoopEnvironment[]): void {
             }
         },
     );
+}
 
+/** The tag change, numbered `number`, for each environment at once. */
+export function tagChangeStep(envs: LoopEnvironment[], number: number): void {
+    const step = stepOf(envs);
     step(
-        `6. a tag change: up makes one commit and the live digest follows within ${CONVERGE_SECONDS}s; status exits 0`,
+        `${number}. a tag change: up makes one commit and the live digest follows within ${CONVERGE_SECONDS}s; status exits 0`,
         minutes(8),
         async (e) => {
             const { world } = e;

@@ -3,8 +3,9 @@
 // a live local cluster per environment, where the real Flux Operator,
 // source-controller, kustomize-controller and Kyverno admission controller run.
 // Flux clones the fleet repository with each deploy key, Kyverno mutates what
-// Flux applies, drift detection accepts the mutations, a tag change flows
-// through; then staging's own checks (a broken change reported, Flux's RBAC
+// Flux applies, drift detection accepts the mutations, the pull request's Flux
+// diff section reads staging's cluster, a tag change flows through; then
+// staging's own checks (a broken change reported, Flux's RBAC
 // enforced), production's (Kyverno HA through its Service, Flux's leader
 // election), what one repository shared by both must get right (a shared change
 // reaches production only through its own up, a Git server outage, Flux deleted
@@ -21,8 +22,10 @@ import {
     liveWorldHooks,
     loopSteps,
     minutes,
+    tagChangeStep,
     up as upStack,
 } from "./loop-steps";
+import { fluxDiffSteps } from "./flux-diff-steps";
 import { productionSteps } from "./production-steps";
 import { sharedRepositorySteps } from "./shared-repo-steps";
 
@@ -49,7 +52,11 @@ describe("the live GitOps loop: staging and production on one repository, real F
 
     loopSteps([staging, production]);
 
-    it("7. staging: a broken change reaching the cluster makes status exit 1, naming it", async function () {
+    fluxDiffSteps(staging, 6);
+
+    tagChangeStep([staging, production], 10);
+
+    it("11. staging: a broken change reaching the cluster makes status exit 1, naming it", async function () {
         this.timeout(minutes(8));
         const overlay = path.join(world.pulumi.projectDir, "fleet", "apps", "staging", "kustomization.yaml");
         const good = fs.readFileSync(overlay, "utf8");
@@ -85,7 +92,7 @@ describe("the live GitOps loop: staging and production on one repository, real F
         );
     });
 
-    it("8. staging: Flux's controllers run as their pods' ServiceAccounts: a rule the ClusterRole lacks breaks the loop, naming it", async function () {
+    it("12. staging: Flux's controllers run as their pods' ServiceAccounts: a rule the ClusterRole lacks breaks the loop, naming it", async function () {
         this.timeout(minutes(3));
         // source-controller may touch its own kinds only through Flux's crd-controller ClusterRole.
         const roles = await world.kube.list("/apis/rbac.authorization.k8s.io/v1/clusterroles");
@@ -136,9 +143,9 @@ describe("the live GitOps loop: staging and production on one repository, real F
         timed("rule restored -> GitRepository reconciled", handled.seconds);
     });
 
-    productionSteps(production, 9);
+    productionSteps(production, 13);
 
-    sharedRepositorySteps(staging, production, 13);
+    sharedRepositorySteps(staging, production, 17);
 
-    destroyStep([staging, production], 16);
+    destroyStep([staging, production], 20);
 });

@@ -1,10 +1,11 @@
 // The pull-request comment's "what Flux would change" section, made by
-// scripts/pr-comment/flux-diff.ts with the pinned flux CLI against the live local
-// cluster (real kube-apiserver, Flux and Kyverno's admission webhook): an
-// unchanged tree shows no change, a tag change shows the digest Kyverno pins
-// (so the server-side dry run went through Kyverno), a diff holding code
-// fences stays inside its own fence, and an unreachable cluster is reported
-// in the section with exit 0.
+// scripts/pr-comment/flux-diff.ts with the pinned flux CLI against staging's live
+// cluster once its loop has converged (steps of loop.test.ts: real
+// kube-apiserver, Flux and Kyverno's admission webhook): an unchanged tree
+// shows no change, a tag change shows the digest Kyverno pins (so the
+// server-side dry run went through Kyverno), a diff holding code fences stays
+// inside its own fence, and an unreachable cluster is reported in the section
+// with exit 0.
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,16 +13,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as YAML from "yaml";
 import { renderFleetTree } from "../../components/fleet-tree";
-import { readyCondition } from "../../local-cluster/kube-client";
 import { freePort } from "../../local-cluster/util";
 import { repoRoot } from "../../harness/pulumi-cli";
-import { eventually, LiveWorld, nextPodinfoTag } from "../../harness/live-world";
+import { nextPodinfoTag } from "../../harness/live-world";
+import type { LoopEnvironment } from "./loop-steps";
 
 const minutes = (n: number) => n * 60_000;
-const GITREPO = "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/gitrepositories/flux-system";
-const ks = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations/${name}`;
 const KUSTOMIZATIONS = ["infra-configs", "apps"];
-const POLICIES = ["add-restricted-security-context", "resolve-image-digest"];
 
 /** The lines of the section that belong to one Kustomization: from its bullet to the next bullet. */
 function part(section: string, name: string): string[] {
@@ -45,9 +43,9 @@ function firstFence(lines: string[]): { fence: string; body: string[]; closedAt:
     return { fence, body: lines.slice(open + 1, close < 0 ? undefined : close), closedAt: close };
 }
 
-describe("the pull request's Flux diff section, against the live local cluster", function () {
-    this.timeout(minutes(15));
-    const world = new LiveWorld();
+/** The section's steps against staging, numbered from `first`; staging's loop has converged at its committed tag. */
+export function fluxDiffSteps(e: LoopEnvironment, first: number): void {
+    const world = e.world;
     const dirs: string[] = [];
     const tmp = (prefix: string) => {
         const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -95,74 +93,19 @@ describe("the pull request's Flux diff section, against the live local cluster",
         return { code: r.status, section, log: `${r.stdout}${r.stderr}` };
     };
     const staging = () => ({ kubeconfig: world.env.cluster.kubeconfig, context: world.env.cluster.context });
-    let unchanged: string;
+    let unchanged = "";
 
-    before(async function () {
-        this.timeout(minutes(5));
-        await world.startLive();
-    });
+    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-    after(async function () {
-        this.timeout(minutes(3));
-        for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-        await world.stop();
-    });
-
-    it("staging is up and converged (pulumi up; Kustomizations and policies Ready at fleetCommit; podinfo Available, its image pinned to a digest by Kyverno)", async function () {
-        this.timeout(minutes(12));
-        await world.pulumi.run(["up", "--yes", "--skip-preview", "--stack", "staging"]);
-        const commit = String(
-            (await world.pulumi.json<Record<string, unknown>>(["stack", "output", "--stack", "staging"])).value
-                .fleetCommit,
-        );
-        // No reconcile is requested: infra-configs is Ready only once Kyverno's webhook serves the
-        // policies, and a Deployment applied before that is refused and retried by Flux itself.
-        const converged = await eventually(
-            "GitRepository at fleetCommit, Kustomizations and policies Ready, podinfo Available with its image pinned by Kyverno",
-            60,
-            async () => {
-                const source = await world.kube.get(GITREPO);
-                if (source?.status?.artifact?.revision !== `main@sha1:${commit}`) return undefined;
-                for (const name of ["flux-system", ...KUSTOMIZATIONS])
-                    if (!(await world.ready(ks(name)))) return undefined;
-                for (const name of POLICIES)
-                    if (!(await world.ready(`/apis/kyverno.io/v1/clusterpolicies/${name}`))) return undefined;
-                const d = await world.deployment();
-                // Kyverno pinned the live image: the baseline the diffs below are made against.
-                if (
-                    !String(d?.spec?.template?.spec?.containers?.[0]?.image).endsWith(
-                        `@${world.digest("staging", "6.9.2")}`,
-                    )
-                )
-                    return undefined;
-                return (
-                    (d?.status?.conditions ?? []).some(
-                        (c: { type: string; status: string }) => c.type === "Available" && c.status === "True",
-                    ) || undefined
-                );
-            },
-            async () =>
-                [
-                    ...(await Promise.all(
-                        ["flux-system", ...KUSTOMIZATIONS].map(
-                            async (n) => `${n}: ${JSON.stringify(readyCondition(await world.kube.get(ks(n))))}`,
-                        ),
-                    )),
-                    `podinfo image: ${(await world.deployment())?.spec?.template?.spec?.containers?.[0]?.image}`,
-                ].join("\n"),
-        );
-        console.log(`      converged in ${converged.seconds.toFixed(1)}s after up, no reconcile requested`);
+    it(`${first}. staging: the Flux diff section of the unchanged tree says no change for every Kustomization of clusters/staging, exit 0`, () => {
         unchanged = renderTree();
-    });
-
-    it("(a) the unchanged tree: no change for every Kustomization of clusters/staging, exit 0", () => {
         const r = comment(unchanged, staging());
         assert.equal(r.code, 0, r.log);
         for (const name of KUSTOMIZATIONS) assert.match(part(r.section, name)[0], /: no change$/, r.section);
         assert.doesNotMatch(r.section, /error|changes/, r.section);
     });
 
-    it("(b) a tag change shows the image moving to the new tag's digest: Kyverno's mutation is in the dry run", () => {
+    it(`${first + 1}. staging: the Flux diff section of a tag change shows the image moving to the new tag's digest: Kyverno's mutation is in the dry run`, () => {
         world.setPodinfoImage("staging", nextPodinfoTag);
         const r = comment(renderTree(), staging());
         assert.equal(r.code, 0, r.log);
@@ -182,7 +125,7 @@ describe("the pull request's Flux diff section, against the live local cluster",
         );
     });
 
-    it("(c) a diff holding code fences stays inside a longer fence, also when truncated to fit", () => {
+    it(`${first + 2}. staging: a Flux diff holding code fences stays inside a longer fence, also when truncated to fit`, () => {
         const tree = tmp("flux-diff-fence-");
         fs.cpSync(unchanged, tree, { recursive: true });
         const file = path.join(tree, "apps", "base", "podinfo", "deployment.yaml");
@@ -228,7 +171,7 @@ describe("the pull request's Flux diff section, against the live local cluster",
         }
     });
 
-    it("(d) an unreachable cluster: an error line per Kustomization in the section, not a diff, and exit 0", async () => {
+    it(`${first + 3}. the Flux diff section against an unreachable cluster: an error line per Kustomization, not a diff, and exit 0`, async () => {
         const dir = tmp("flux-diff-unreachable-");
         const kubeconfig = path.join(dir, "kubeconfig");
         const port = await freePort();
@@ -257,4 +200,4 @@ describe("the pull request's Flux diff section, against the live local cluster",
         }
         assert.doesNotMatch(r.section, /no change|: changes$/m, r.section);
     });
-});
+}
