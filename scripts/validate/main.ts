@@ -82,7 +82,7 @@ async function main(): Promise<number> {
         cluster = await clusterP;
         const api = new ApiServer(cluster);
         const schema = new SchemaChecker(cluster, api);
-        schema.installCrds(crdFiles());
+        await schema.installCrds(crdFiles());
         await schema.check(built, report);
         await checkBackstop(api, trees, built, report);
     } finally {

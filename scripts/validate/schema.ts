@@ -12,6 +12,8 @@ import { Built } from "./builds";
 import { Report } from "./report";
 import { definedIn, describe, KubeObject } from "./trees";
 
+const CRD_ESTABLISHED_SECONDS = 120;
+
 export class SchemaChecker {
     private readonly namespaces = new Set<string>(["default"]);
 
@@ -25,7 +27,7 @@ export class SchemaChecker {
     }
 
     /** Installs the CRDs for real and waits until the API server serves them. */
-    installCrds(files: string[]): void {
+    async installCrds(files: string[]): Promise<void> {
         // Server-side: Kyverno's CRDs exceed the client-side apply annotation limit. One kubectl for all.
         const applied = this.kubectl([
             "apply",
@@ -37,8 +39,24 @@ export class SchemaChecker {
             throw new Error(
                 `installing the CRDs (${files.map((f) => path.basename(f)).join(", ")}): ${tail(applied.stderr)}`,
             );
-        const r = this.kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"]);
-        if (r.code !== 0) throw new Error(`CRDs not established: ${tail(r.stderr)}`);
+        // Polled, not `kubectl wait`: a CRD the apiextensions controller has not reached yet has no
+        // conditions at all, and kubectl wait fails on it at once instead of waiting.
+        const deadline = Date.now() + CRD_ESTABLISHED_SECONDS * 1000;
+        for (;;) {
+            const crds = await this.api.kube.list("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+            const pending = crds.filter(
+                (c) =>
+                    !((c.status?.conditions ?? []) as { type: string; status: string }[]).some(
+                        (k) => k.type === "Established" && k.status === "True",
+                    ),
+            );
+            if (pending.length === 0) return;
+            if (Date.now() > deadline)
+                throw new Error(
+                    `CRDs not established within ${CRD_ESTABLISHED_SECONDS}s: ${pending.map((c) => c.metadata.name).join(", ")}`,
+                );
+            await new Promise((r) => setTimeout(r, 200));
+        }
     }
 
     /** Validates every object; Namespaces are created for real so namespaced objects can be dry-run in them. */
