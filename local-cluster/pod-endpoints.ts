@@ -99,9 +99,18 @@ export class PodEndpoints {
         if (await answers(this.hostPort, this.probePath)) await this.setReady(true);
     }
 
-    /** The process exited: no more traffic to it until it answers again. */
+    /**
+     * The process exited: no more traffic to it until it answers again. Returns once the
+     * API server's watch cache holds the change: the API server routes a Service's traffic
+     * by an informer fed from that cache, so before then it may still pick the dead endpoint.
+     */
     async withdraw(): Promise<void> {
-        await this.setReady(false);
+        const written = await this.setReady(false);
+        const ns = this.pod.metadata.namespace!;
+        for (const rv of written)
+            await this.kube.list(
+                `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?resourceVersion=${rv}&resourceVersionMatch=NotOlderThan`,
+            );
     }
 
     async remove(): Promise<void> {
@@ -130,14 +139,18 @@ export class PodEndpoints {
         };
     }
 
-    private async setReady(ready: boolean): Promise<void> {
+    /** Marks every slice of the pod; the resourceVersions written. */
+    private async setReady(ready: boolean): Promise<string[]> {
         this.ready = ready;
         const ns = this.pod.metadata.namespace!;
+        const written: string[] = [];
         for (const name of this.slices) {
-            await this.kube.patch(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices/${name}`, {
+            const slice = await this.kube.patch(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices/${name}`, {
                 endpoints: [this.endpoint(ready)],
             });
+            if (slice.metadata.resourceVersion) written.push(slice.metadata.resourceVersion);
         }
+        return written;
     }
 }
 

@@ -22,13 +22,14 @@ const waiting: (() => void)[] = [];
 
 /** scripts/validate.sh with args, once a slot of PARALLEL_RUNS is free. */
 async function validate(args: string[]): Promise<Result> {
-    if (running >= PARALLEL_RUNS) await new Promise<void>((r) => waiting.push(r));
-    running++;
+    if (running < PARALLEL_RUNS) running++;
+    else await new Promise<void>((r) => waiting.push(r)); // the slot is handed over by a run that ends
     try {
         return await validateNow(args);
     } finally {
-        running--;
-        waiting.shift()?.();
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
     }
 }
 
